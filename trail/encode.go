@@ -104,7 +104,6 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
-
 // appendDigits writes v as exactly n decimal digits, zero-padded.
 func appendDigits(b []byte, v, n int) []byte {
 	var d [9]byte
