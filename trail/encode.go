@@ -157,7 +157,7 @@ func appendQuoted(b []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+			b = append(b, "\uFFFD"...) // the replacement character itself, as decoders return it
 			i++
 			start = i
 			continue

@@ -40,6 +40,11 @@ type Writer struct {
 	buffered bool
 	buf      []byte
 	err      error // first error, returned by Close
+
+	// Trace stamps events with the pid and keeps the last call id string.
+	pid      int
+	lastCall uint64
+	callID   string
 }
 
 // An Option configures a Writer.
