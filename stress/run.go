@@ -1,0 +1,442 @@
+package stress
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Exec is how Run starts a worker: the program, its argv (Args[0] is the
+// name the program sees) and extra environment. The worker arguments are
+// appended to Args. For the heisen binary that is itself with the hidden
+// command "stress-worker"; for a test binary, itself with WorkerEnv=1.
+type Exec struct {
+	Path string
+	Args []string
+	Env  []string
+}
+
+// Config is one run: one strategy, one observer, W writers and R readers on
+// one target.
+type Config struct {
+	Strategy string
+	Observer string   // a label for reports; the observation itself is Wrap and Trail
+	Dir      string   // the run's directory; the target is Dir/target. Must exist.
+	Workers  int      // writer processes
+	Writes   int      // per writer; 0 means until Duration
+	Duration Duration // used when Writes is 0
+	Size     int      // bytes per version
+	Chunk    int      // bytes per write(2); 0 writes each version at once
+	Readers  int      // reader processes
+	Think    Think    // pause between a writer's writes
+	Self     Exec     // how to start a worker process
+	Wrap     []string // a command writers run under, e.g. strace -f -o /dev/null
+	Trail    string   // the trail file every writer appends to; "" leaves none
+
+	// Progress, when set, is called about five times a second with what
+	// has been measured so far.
+	Progress func(Progress)
+}
+
+// Duration is a time.Duration; a named type keeps Config's doc readable.
+type Duration = time.Duration
+
+// Progress is a running count for a live display.
+type Progress struct {
+	Writes, Corrupt int
+	Elapsed         time.Duration
+	Total           int           // writes expected in all, 0 when running for a duration
+	Duration        time.Duration // the duration when running for one
+}
+
+// A Corruption is one distinct corrupt version, whoever saw it first.
+type Corruption struct {
+	Version string    // content id: the first 12 hex digits of its SHA-256
+	Kind    Kind      // Empty, Truncated or Spliced
+	Reason  string    // Validate's one-line reason
+	Explain string    // where its bytes came from, e.g. "0-2047 w1#5 | 2048-4095 zeros"
+	Sources []string  // the versions whose bytes it holds, e.g. ["w1#5", "w2#5"]
+	Size    int       // bytes
+	At      time.Time // when it was first seen
+	SeenBy  string    // "reader 1", or "writer 3 after its write"
+	File    string    // the saved bytes, in Dir (gone unless the directory is kept)
+}
+
+// Result is what one run measured.
+type Result struct {
+	Strategy, Observer string
+	Workers            int
+	Writes             int // replaces attempted, failed ones included
+	Failed             int // replaces that returned an error (a collision often makes rename fail)
+	FirstErr           string
+	Reads, Versions    int // reads by readers, and distinct versions they saw
+	Elapsed            time.Duration
+	Corrupt            []Corruption
+	PIDs               map[int]int // writer id → pid, to match trail lines to versions
+	Target, Trail      string
+	Interrupted        bool
+}
+
+// Run starts the readers and writers of one run, releases them together,
+// and collects what they report until the writers finish (or ctx ends:
+// then every process group is killed and Run returns what was measured,
+// with Interrupted set).
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if !ValidStrategy(cfg.Strategy) {
+		return nil, fmt.Errorf("stress: unknown strategy %q (want one of %v)", cfg.Strategy, Strategies)
+	}
+	if cfg.Workers < 1 || cfg.Readers < 0 || cfg.Writes < 0 || cfg.Writes == 0 && cfg.Duration <= 0 {
+		return nil, fmt.Errorf("stress: need at least one worker and a number of writes or a duration")
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("stress: directory %s: %w", cfg.Dir, err)
+	}
+	target := filepath.Join(dir, "target")
+	// The initial version is valid, so readers never see a missing file.
+	if err := os.WriteFile(target, Content(0, 0, cfg.Size), 0o644); err != nil {
+		return nil, fmt.Errorf("stress: create target: %w", err)
+	}
+	r := &run{cfg: cfg, res: &Result{
+		Strategy: cfg.Strategy, Observer: cfg.Observer, Workers: cfg.Workers,
+		Target: target, Trail: cfg.Trail, PIDs: map[int]int{},
+	}, msgs: make(chan childMsg, 256), seen: map[string]bool{}}
+	defer r.finish()
+	return r.execute(ctx, target)
+}
+
+type run struct {
+	cfg      Config
+	res      *Result
+	msgs     chan childMsg
+	children []*child
+	seen     map[string]bool // corrupt version ids already counted
+	progress map[*child]message
+}
+
+type child struct {
+	role    string
+	id      int
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser // closing it stops a reader, or a writer running for a duration
+	stderr  bytes.Buffer
+	done    bool          // sent its "done" message
+	exited  chan struct{} // closed once the process is reaped
+	waitErr error         // set before exited is closed
+	eofSeen bool          // the collector received this child's eof
+}
+
+type childMsg struct {
+	c   *child
+	msg message
+	eof bool // stdout closed: the process has exited or is exiting
+}
+
+func (r *run) execute(ctx context.Context, target string) (*Result, error) {
+	cfg := r.cfg
+	barrierR, barrierW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("stress: barrier pipe: %w", err)
+	}
+	defer barrierW.Close()
+	base := spec{Target: target, Size: cfg.Size, Chunk: cfg.Chunk, Strategy: cfg.Strategy, Think: cfg.Think.String(), Trail: cfg.Trail}
+	start := func(role string, id int, wrap []string) error {
+		s := base
+		s.Role, s.ID = role, id
+		if role == "writer" {
+			s.Writes = cfg.Writes
+		}
+		c, err := r.start(s, wrap, barrierR)
+		if err != nil {
+			return err
+		}
+		r.children = append(r.children, c)
+		return nil
+	}
+	for i := 1; i <= cfg.Readers; i++ {
+		if err := start("reader", i, nil); err != nil {
+			barrierR.Close()
+			return nil, err
+		}
+	}
+	for i := 1; i <= cfg.Workers; i++ {
+		if err := start("writer", i, cfg.Wrap); err != nil {
+			barrierR.Close()
+			return nil, err
+		}
+	}
+	barrierR.Close()
+	// Release nobody until every process said hello: a process still
+	// starting up (or being set up by strace) would start late.
+	hellos := 0
+	for hellos < len(r.children) {
+		select {
+		case m := <-r.msgs:
+			if m.eof {
+				m.c.eofSeen = true
+				return nil, r.childFailed(m.c)
+			}
+			if m.msg.T == "hello" {
+				hellos++
+				if m.c.role == "writer" {
+					r.res.PIDs[m.c.id] = m.msg.PID
+				}
+			}
+		case <-ctx.Done():
+			r.res.Interrupted = true
+			return r.res, nil
+		}
+	}
+	began := time.Now()
+	barrierW.Close()
+	var deadline <-chan time.Time
+	if cfg.Writes == 0 {
+		t := time.NewTimer(cfg.Duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	r.progress = map[*child]message{}
+	writersLeft := cfg.Workers
+	for writersLeft > 0 {
+		select {
+		case m := <-r.msgs:
+			if m.eof {
+				m.c.eofSeen = true
+				if !m.c.done {
+					return nil, r.childFailed(m.c)
+				}
+				if m.c.role == "writer" {
+					writersLeft--
+				}
+				continue
+			}
+			r.handle(m)
+		case <-deadline:
+			deadline = nil
+			r.stop("writer")
+		case <-tick.C:
+			r.report(began)
+		case <-ctx.Done():
+			r.res.Interrupted = true
+			r.res.Elapsed = time.Since(began)
+			r.sumProgress()
+			return r.res, nil
+		}
+	}
+	r.res.Elapsed = time.Since(began)
+	// Writers are done: stop the readers and collect their last reports.
+	r.stop("reader")
+	for readersLeft := cfg.Readers; readersLeft > 0; {
+		select {
+		case m := <-r.msgs:
+			if m.eof {
+				m.c.eofSeen = true
+				if !m.c.done {
+					return nil, r.childFailed(m.c)
+				}
+				readersLeft--
+				continue
+			}
+			r.handle(m)
+		case <-ctx.Done():
+			r.res.Interrupted = true
+			r.sumProgress()
+			return r.res, nil
+		}
+	}
+	for _, c := range r.children {
+		<-c.exited
+		if c.waitErr != nil {
+			return nil, r.childFailed(c)
+		}
+	}
+	// The last version stays on disk: check it too.
+	if b, err := os.ReadFile(target); err == nil {
+		if v := Validate(b); v.Kind != Valid {
+			r.addCorrupt(message{Version: versionID(b), Kind: v.Kind.String(), Reason: v.Reason, Explain: v.Explain(),
+				Sources: v.Sources(), Size: len(b), At: time.Now().UnixNano()}, "heisen at the end")
+		}
+	}
+	r.sumProgress()
+	r.report(began)
+	return r.res, nil
+}
+
+// start launches one child. Each child leads its own process group so
+// that killing the group also kills what a wrapper like strace started.
+func (r *run) start(s spec, wrap []string, barrier *os.File) (*child, error) {
+	arg, _ := json.Marshal(s)
+	self := r.cfg.Self
+	argv := append(append([]string{}, self.Args...), string(arg))
+	cmd := &exec.Cmd{Path: self.Path, Args: argv}
+	if len(wrap) > 0 {
+		path, err := exec.LookPath(wrap[0])
+		if err != nil {
+			return nil, fmt.Errorf("stress: observer %s: %w", wrap[0], err)
+		}
+		cmd = &exec.Cmd{Path: path, Args: append(append(append([]string{}, wrap...), self.Path), argv[1:]...)}
+	}
+	cmd.Env = append(os.Environ(), self.Env...)
+	cmd.ExtraFiles = []*os.File{barrier}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	c := &child{role: s.Role, id: s.ID, cmd: cmd, exited: make(chan struct{})}
+	cmd.Stderr = &limitedBuffer{b: &c.stderr, max: 8 << 10}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("stress: %s %d: stdout pipe: %w", s.Role, s.ID, err)
+	}
+	if s.Role == "reader" || s.Writes == 0 {
+		if c.stdin, err = cmd.StdinPipe(); err != nil {
+			return nil, fmt.Errorf("stress: %s %d: stdin pipe: %w", s.Role, s.ID, err)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("stress: start %s %d (%s): %w", s.Role, s.ID, cmd.Path, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var m message
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				if m.T == "done" {
+					c.done = true // read by the collector only after eof below
+				}
+				r.msgs <- childMsg{c: c, msg: m}
+			}
+		}
+		c.waitErr = cmd.Wait()
+		close(c.exited)
+		r.msgs <- childMsg{c: c, eof: true}
+	}()
+	return c, nil
+}
+
+func (r *run) handle(m childMsg) {
+	switch m.msg.T {
+	case "progress", "done":
+		r.progress[m.c] = m.msg
+	case "corrupt":
+		who := fmt.Sprintf("%s %d", m.c.role, m.c.id)
+		if m.c.role == "writer" {
+			who += " after its write"
+		}
+		r.addCorrupt(m.msg, who)
+	}
+}
+
+func (r *run) addCorrupt(m message, who string) {
+	if r.seen[m.Version] {
+		return
+	}
+	r.seen[m.Version] = true
+	kind := Spliced
+	for k := Empty; k <= Spliced; k++ {
+		if k.String() == m.Kind {
+			kind = k
+		}
+	}
+	r.res.Corrupt = append(r.res.Corrupt, Corruption{
+		Version: m.Version, Kind: kind, Reason: m.Reason, Explain: m.Explain, Sources: m.Sources,
+		Size: m.Size, At: time.Unix(0, m.At), SeenBy: who, File: m.File,
+	})
+}
+
+// sumProgress totals the latest counts of every child into the result.
+func (r *run) sumProgress() {
+	r.res.Writes, r.res.Failed, r.res.Reads, r.res.Versions = 0, 0, 0, 0
+	for c, m := range r.progress {
+		if c.role == "writer" {
+			r.res.Writes += m.N
+			r.res.Failed += m.Failed
+			if r.res.FirstErr == "" {
+				r.res.FirstErr = m.FirstEr
+			}
+		} else {
+			r.res.Reads += m.N
+			r.res.Versions += m.Seen
+		}
+	}
+}
+
+func (r *run) report(began time.Time) {
+	if r.cfg.Progress == nil {
+		return
+	}
+	r.sumProgress()
+	p := Progress{Writes: r.res.Writes, Corrupt: len(r.res.Corrupt), Elapsed: time.Since(began)}
+	if r.cfg.Writes > 0 {
+		p.Total = r.cfg.Writes * r.cfg.Workers
+	} else {
+		p.Duration = r.cfg.Duration
+	}
+	r.cfg.Progress(p)
+}
+
+// stop asks every child of role to finish by closing its stdin; it then
+// sends its last counts and exits.
+func (r *run) stop(role string) {
+	for _, c := range r.children {
+		if c.role == role && c.stdin != nil {
+			c.stdin.Close()
+		}
+	}
+}
+
+func (r *run) childFailed(c *child) error {
+	<-c.exited
+	err := c.waitErr
+	if err == nil {
+		err = errors.New("exited before reporting its counts")
+	}
+	return fmt.Errorf("stress: %s %d: %w: %s", c.role, c.id, err, bytes.TrimSpace(c.stderr.Bytes()))
+}
+
+// finish kills the process group of every child still running and waits
+// until each is reaped and its output drained, so that no process or
+// goroutine outlives Run.
+func (r *run) finish() {
+	left := 0
+	for _, c := range r.children {
+		select {
+		case <-c.exited:
+		default:
+			syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		}
+		if !c.eofSeen {
+			left++
+		}
+	}
+	for ; left > 0; left-- {
+		for m := <-r.msgs; !m.eof; m = <-r.msgs {
+		}
+	}
+}
+
+// limitedBuffer keeps the first max bytes of a child's stderr.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	b   *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if room := l.max - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

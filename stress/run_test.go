@@ -1,0 +1,190 @@
+package stress
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func config(t *testing.T, strategy string, workers, writes, readers int) Config {
+	return Config{
+		Strategy: strategy, Observer: "none", Dir: t.TempDir(),
+		Workers: workers, Writes: writes, Size: 4096, Chunk: 1024, Readers: readers,
+		Self: testSelf(t),
+	}
+}
+
+// runUntilCorrupt runs cfg up to tries times and returns the first result
+// with corruption. The races are real, so a single run can come out clean;
+// with the barrier and these budgets each run catches them almost always,
+// and the retries make a miss of all of them vanishingly unlikely.
+func runUntilCorrupt(t *testing.T, cfg Config, tries int) *Result {
+	t.Helper()
+	for i := range tries {
+		cfg.Dir = t.TempDir()
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Corrupt) > 0 {
+			return res
+		}
+		t.Logf("try %d: %d writes, no corruption", i+1, res.Writes)
+	}
+	t.Fatalf("%s: no corruption in %d runs of %d×%d writes", cfg.Strategy, tries, cfg.Workers, cfg.Writes)
+	return nil
+}
+
+func TestTimestampCorrupts(t *testing.T) {
+	res := runUntilCorrupt(t, config(t, "timestamp", 4, 400, 1), 4)
+	if res.Writes != 1600 {
+		t.Errorf("writes = %d, want 1600", res.Writes)
+	}
+	for _, c := range res.Corrupt {
+		if c.Kind == Valid || c.Reason == "" || c.SeenBy == "" || c.Version == "" {
+			t.Errorf("corruption not described: %+v", c)
+		}
+	}
+	t.Logf("%d corrupt versions in %d writes (%d failed renames); first: %s %s", len(res.Corrupt), res.Writes, res.Failed, res.Corrupt[0].Kind, res.Corrupt[0].Explain)
+}
+
+func TestInplaceCorrupts(t *testing.T) {
+	res := runUntilCorrupt(t, config(t, "inplace", 2, 400, 1), 4)
+	t.Logf("%d corrupt versions in %d writes", len(res.Corrupt), res.Writes)
+}
+
+// The story's fix and the library must survive what breaks the others:
+// at least 5,000 replaces with readers checking every version they see.
+func TestSafeStrategiesStayClean(t *testing.T) {
+	for _, s := range []string{"uuid"} {
+		t.Run(s, func(t *testing.T) {
+			res, err := Run(context.Background(), config(t, s, 4, 1250, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Writes != 5000 || res.Failed != 0 {
+				t.Fatalf("writes = %d (failed %d: %s), want 5000 without failures", res.Writes, res.Failed, res.FirstErr)
+			}
+			for _, c := range res.Corrupt {
+				t.Errorf("corrupt version %s seen by %s: %s %s: %s", c.Version, c.SeenBy, c.Kind, c.Reason, c.Explain)
+			}
+			// The readers must have been reading, or "clean" means nothing.
+			if res.Versions < 100 {
+				t.Fatalf("readers saw only %d distinct versions in %d reads", res.Versions, res.Reads)
+			}
+			t.Logf("%d writes, %d reads, %d distinct versions seen, %v", res.Writes, res.Reads, res.Versions, res.Elapsed)
+		})
+	}
+}
+
+func TestDuration(t *testing.T) {
+	cfg := config(t, "uuid", 2, 0, 1)
+	cfg.Duration = 300 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Writes == 0 || res.Elapsed < cfg.Duration || res.Elapsed > 10*time.Second {
+		t.Fatalf("a 300ms run made %d writes in %v", res.Writes, res.Elapsed)
+	}
+}
+
+// Cancelling a run kills every worker and still returns the counts so far.
+func TestInterrupt(t *testing.T) {
+	cfg := config(t, "uuid", 2, 0, 1)
+	cfg.Duration = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Progress = func(p Progress) {
+		if p.Writes > 0 {
+			cancel()
+		}
+	}
+	done := make(chan struct{})
+	var res *Result
+	var err error
+	go func() {
+		res, err = Run(ctx, cfg)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.Writes == 0 {
+		t.Fatalf("interrupted = %v, writes = %d", res.Interrupted, res.Writes)
+	}
+	for id, pid := range res.PIDs {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("writer %d (pid %d) still exists after Run returned: %v", id, pid, err)
+		}
+	}
+}
+
+// With a trail, every writer logs the open of its temp and the rename, with
+// its pid: the story's log line.
+func TestTrail(t *testing.T) {
+	cfg := config(t, "timestamp", 2, 20, 0)
+	cfg.Trail = filepath.Join(cfg.Dir, "trail.jsonl")
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(cfg.Trail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pids := map[int]bool{}
+	for _, pid := range res.PIDs {
+		pids[pid] = true
+	}
+	counts := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e struct {
+			PID  int    `json:"pid"`
+			Op   string `json:"op"`
+			Path string `json:"path"`
+			Src  string `json:"src"`
+			TS   string `json:"ts"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("trail line %q: %v", sc.Text(), err)
+		}
+		if e.Src != "stress" || !pids[e.PID] || e.TS == "" || !filepath.IsAbs(e.Path) {
+			t.Fatalf("trail line %q: want src stress, a writer's pid, a time and an absolute path", sc.Text())
+		}
+		counts[e.Op]++
+	}
+	if counts["open"] != 40 || counts["rename"] != 40 || counts["close"] != 40 {
+		t.Fatalf("trail has %v, want 40 opens, closes and renames", counts)
+	}
+}
+
+// The strace observer wraps each writer in strace -f; the writers still
+// run and report.
+func TestStraceWrap(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("strace is not installed (the Debian package strace); .ci/run installs it")
+	}
+	cfg := config(t, "uuid", 2, 50, 1)
+	cfg.Wrap = []string{"strace", "-f", "-o", "/dev/null"}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Writes != 100 || len(res.Corrupt) != 0 {
+		t.Fatalf("writes = %d, corrupt = %d", res.Writes, len(res.Corrupt))
+	}
+}

@@ -1,0 +1,93 @@
+package stress
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Strategies lists the ways a worker can replace the target, in the order
+// reports show them: the story's bug first, then other predictable names,
+// writing in place, the story's fix, and this module's library.
+//
+//	timestamp   temp "target.<unix seconds>.tmp", O_CREAT|O_TRUNC: the story's bug
+//	pid         temp "target.<pid>.tmp": unique per process, not per call
+//	millis      temp "target.<unix milliseconds>.tmp"
+//	inplace     the target itself, O_TRUNC, no temp
+//	uuid        temp "target.<pid>.<random hex>.tmp": the story's fix
+//	atomicfile  github.com/heisen-dev/heisen/atomicfile
+var Strategies = []string{"timestamp", "pid", "millis", "inplace", "uuid", "atomicfile"}
+
+// ValidStrategy reports whether name is one of Strategies.
+func ValidStrategy(name string) bool { return slices.Contains(Strategies, name) }
+
+// replacer writes data as the new content of target, in chunks of chunk
+// bytes, reporting each file operation to ops.
+type replacer func(ops *fileOps, target string, data []byte, chunk int) error
+
+func replacerFor(strategy string, rnd *rand.Rand) (replacer, error) {
+	temp := func(name func(target string) string) replacer {
+		return func(ops *fileOps, target string, data []byte, chunk int) error {
+			return ops.writeAndRename(name(target), target, data, chunk)
+		}
+	}
+	switch strategy {
+	case "timestamp":
+		return temp(func(t string) string { return t + "." + strconv.FormatInt(time.Now().Unix(), 10) + ".tmp" }), nil
+	case "millis":
+		return temp(func(t string) string { return t + "." + strconv.FormatInt(time.Now().UnixMilli(), 10) + ".tmp" }), nil
+	case "pid":
+		return temp(func(t string) string { return t + "." + strconv.Itoa(os.Getpid()) + ".tmp" }), nil
+	case "uuid":
+		return temp(func(t string) string {
+			var b [16]byte
+			for i := range b {
+				b[i] = byte(rnd.Uint32())
+			}
+			return t + "." + strconv.Itoa(os.Getpid()) + "." + hex.EncodeToString(b[:]) + ".tmp"
+		}), nil
+	case "inplace":
+		return func(ops *fileOps, target string, data []byte, chunk int) error {
+			f, err := ops.create(target)
+			if err != nil {
+				return err
+			}
+			return ops.writeClose(f, data, chunk)
+		}, nil
+	case "atomicfile":
+		return nil, fmt.Errorf("strategy atomicfile: package atomicfile is not committed yet")
+	}
+	return nil, fmt.Errorf("unknown strategy %q (want one of %v)", strategy, Strategies)
+}
+
+// writeAndRename is the temp-then-rename pattern every predictable-name
+// strategy shares; only the name differs.
+func (ops *fileOps) writeAndRename(tmp, target string, data []byte, chunk int) error {
+	f, err := ops.create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := ops.writeClose(f, data, chunk); err != nil {
+		return err
+	}
+	return ops.rename(tmp, target)
+}
+
+// writeClose writes data to f in chunks, as the story's worker did, and
+// closes f.
+func (ops *fileOps) writeClose(f *os.File, data []byte, chunk int) error {
+	if chunk <= 0 {
+		chunk = len(data)
+	}
+	for off := 0; off < len(data); off += chunk {
+		if _, err := f.Write(data[off:min(off+chunk, len(data))]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return ops.close(f)
+}
