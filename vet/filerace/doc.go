@@ -1,0 +1,40 @@
+// Package filerace defines an Analyzer that finds file-write races and
+// replaces that are not crash-safe.
+//
+// # Analyzer filerace
+//
+// filerace: find temp files two writers can share, and renames that are not crash-safe
+//
+// The "safe" way to replace a file is to write a temp file and rename it
+// over the target. It is safe only if no other writer can open the same temp
+// file, the data is synced before the rename, and the rename stays on one
+// file system. filerace reports four ways code gets this wrong:
+//
+// predictable-temp: a name handed to os.Create, os.OpenFile (without O_EXCL)
+// or os.WriteFile that is built, through concatenation, fmt.Sprintf,
+// filepath.Join, strconv or helper functions (also in other packages), only
+// from time.Now, os.Getpid, counters and constants, and is then renamed (or
+// is a temp name). Two writers that compute the same name truncate and
+// interleave each other's writes, and the rename publishes a spliced file.
+// Names with anything from crypto/rand, math/rand or a uuid package, and
+// names from os.CreateTemp or os.MkdirTemp, are not predictable.
+//
+// rename-without-sync: a file written, then renamed over its target, with a
+// path from the write to the rename that never calls Sync (os.WriteFile
+// never does). After a crash the rename can reach the disk before the data.
+//
+// cross-device-temp: a temp file made in the system temp directory
+// (os.CreateTemp("", …), os.TempDir()) and renamed elsewhere: when /tmp is
+// another file system the rename fails with EXDEV.
+//
+// inplace-truncate (low severity): os.WriteFile, os.Create or
+// os.OpenFile(…O_TRUNC…) straight onto a path the same package also reads:
+// a concurrent reader sees it empty or partial.
+//
+// A finding is silenced by a comment on its line or the line above that
+// names the category and gives a reason:
+//
+//	//heisen:ignore predictable-temp: one writer, serialized by a lock file
+//
+// A heisen:ignore comment without a reason is itself reported.
+package filerace

@@ -1,0 +1,622 @@
+package filerace
+
+import (
+	_ "embed"
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/printer"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/analysis/passes/inspect"
+	"golang.org/x/tools/go/ast/inspector"
+	"golang.org/x/tools/go/ssa"
+)
+
+//go:embed doc.go
+var doc string
+
+// Analyzer reports file-write races and replaces that are not crash-safe.
+var Analyzer = &analysis.Analyzer{
+	Name:      "filerace",
+	Doc:       analysisDoc(doc),
+	URL:       "https://pkg.go.dev/github.com/heisen-dev/heisen/vet/filerace",
+	Run:       run,
+	Requires:  []*analysis.Analyzer{buildssa.Analyzer, inspect.Analyzer},
+	FactTypes: []analysis.Fact{new(nameFact)},
+}
+
+// The diagnostic categories; each is also the word a //heisen:ignore names.
+const (
+	PredictableTemp   = "predictable-temp"
+	RenameWithoutSync = "rename-without-sync"
+	CrossDeviceTemp   = "cross-device-temp"
+	InplaceTruncate   = "inplace-truncate"
+	BadIgnore         = "ignore"
+)
+
+// Categories lists the categories a //heisen:ignore comment may name.
+var Categories = []string{PredictableTemp, RenameWithoutSync, CrossDeviceTemp, InplaceTruncate}
+
+// analysisDoc turns the package comment of doc.go into the analyzer's Doc:
+// its first line is "filerace: …".
+func analysisDoc(src string) string {
+	var lines []string
+	for _, l := range strings.Split(src, "\n") {
+		if !strings.HasPrefix(l, "//") {
+			if len(lines) > 0 {
+				break
+			}
+			continue
+		}
+		l = strings.TrimPrefix(strings.TrimPrefix(l, "//"), " ")
+		if strings.HasPrefix(l, "Package filerace defines") {
+			continue
+		}
+		if len(lines) == 0 && l == "" || strings.HasPrefix(l, "go:") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	s := strings.TrimSpace(strings.Join(lines, "\n"))
+	return strings.TrimPrefix(s, "# Analyzer filerace\n\n")
+}
+
+func run(pass *analysis.Pass) (any, error) {
+	ssainput := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
+	c := &checker{
+		pass:   pass,
+		tracer: &tracer{pass: pass, summaries: map[*ssa.Function]*origin{}},
+		calls:  map[token.Pos]*ast.CallExpr{},
+	}
+	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
+	for n := range ins.PreorderSeq((*ast.CallExpr)(nil)) {
+		call := n.(*ast.CallExpr)
+		c.calls[call.Lparen] = call
+	}
+	c.ignores = parseIgnores(pass)
+
+	for _, fn := range ssainput.SrcFuncs {
+		if fn.Parent() != nil || fn.Object() == nil || !returnsString(fn) {
+			continue
+		}
+		// No fact means opaque, so an opaque summary needs none.
+		if s := c.tracer.summary(fn); s.kinds&^kOpaque != 0 || s.params != 0 {
+			pass.ExportObjectFact(fn.Object(), &nameFact{Kinds: uint16(s.kinds), Params: s.params})
+		}
+	}
+	var files []fileOp
+	for _, fn := range ssainput.SrcFuncs {
+		files = append(files, c.checkFunc(fn)...)
+	}
+	c.checkInplace(files)
+	return nil, nil
+}
+
+func returnsString(fn *ssa.Function) bool {
+	res := fn.Signature.Results()
+	for i := range res.Len() {
+		if isStringish(res.At(i).Type()) {
+			return true
+		}
+	}
+	return false
+}
+
+type checker struct {
+	pass    *analysis.Pass
+	tracer  *tracer
+	calls   map[token.Pos]*ast.CallExpr // by Lparen, which is what an ssa.Call's Pos is
+	ignores *ignores
+}
+
+// A fileOp is a call that opens, creates, reads or renames a file by name.
+type fileOp struct {
+	call *ssa.Call
+	name string   // the callee's full name, e.g. "os.WriteFile"
+	path ssa.Value // the name passed, nil for os.CreateTemp
+	file ssa.Value // the *os.File it returns, if any
+	fn   *ssa.Function
+}
+
+func (op fileOp) reads() bool {
+	switch op.name {
+	case "os.ReadFile", "io/ioutil.ReadFile", "os.Open":
+		return true
+	}
+	return false
+}
+
+func (op fileOp) truncates(c *checker) bool {
+	switch op.name {
+	case "os.WriteFile", "io/ioutil.WriteFile", "os.Create":
+		return true
+	case "os.OpenFile":
+		return c.hasFlag(op, "O_TRUNC")
+	}
+	return false
+}
+
+// creates reports whether op may create a file, and whether it insists on
+// creating it (O_EXCL). Flags it cannot read count as exclusive, to stay quiet.
+func (op fileOp) creates(c *checker) (creates, excl bool) {
+	switch op.name {
+	case "os.WriteFile", "io/ioutil.WriteFile", "os.Create":
+		return true, false
+	case "os.OpenFile":
+		if _, ok := op.call.Call.Args[1].(*ssa.Const); !ok {
+			return true, true
+		}
+		return c.hasFlag(op, "O_CREATE"), c.hasFlag(op, "O_EXCL")
+	case "os.CreateTemp", "io/ioutil.TempFile":
+		return true, true
+	}
+	return false, false
+}
+
+// hasFlag reports whether the constant flags of an os.OpenFile call include
+// os.<flag>, as defined for the platform the package is built for.
+func (c *checker) hasFlag(op fileOp, flag string) bool {
+	k, ok := op.call.Call.Args[1].(*ssa.Const)
+	if !ok {
+		return false
+	}
+	obj, ok := op.call.Call.StaticCallee().Pkg.Pkg.Scope().Lookup(flag).(*types.Const)
+	if !ok {
+		return false
+	}
+	want, _ := constant.Int64Val(obj.Val())
+	got, _ := constant.Int64Val(k.Value)
+	return got&want == want
+}
+
+func (c *checker) fileOps(fn *ssa.Function) (ops, renames []fileOp) {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			call, ok := instr.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			callee := call.Call.StaticCallee()
+			if callee == nil {
+				continue
+			}
+			op := fileOp{call: call, name: fullName(callee), fn: fn}
+			switch op.name {
+			case "os.Rename":
+				op.path = call.Call.Args[0]
+				renames = append(renames, op)
+				continue
+			case "os.Create", "os.OpenFile", "os.Open":
+				op.path, op.file = call.Call.Args[0], extract(call, 0)
+			case "os.CreateTemp", "io/ioutil.TempFile":
+				op.file = extract(call, 0)
+			case "os.WriteFile", "io/ioutil.WriteFile", "os.ReadFile", "io/ioutil.ReadFile":
+				op.path = call.Call.Args[0]
+			default:
+				continue
+			}
+			ops = append(ops, op)
+		}
+	}
+	return ops, renames
+}
+
+// extract returns the i'th result of a call returning a tuple, or nil.
+func extract(call *ssa.Call, i int) ssa.Value {
+	for _, r := range *call.Referrers() {
+		if e, ok := r.(*ssa.Extract); ok && e.Index == i {
+			return e
+		}
+	}
+	return nil
+}
+
+// renamedBy returns the rename whose source is the file op created.
+func (c *checker) renamedBy(op fileOp, renames []fileOp) *fileOp {
+	for i, r := range renames {
+		if op.path != nil && c.sameValue(op.path, r.path, 0) || op.file != nil && isNameOf(r.path, op.file) {
+			return &renames[i]
+		}
+	}
+	return nil
+}
+
+// isNameOf reports whether v is f.Name().
+func isNameOf(v, f ssa.Value) bool {
+	call, ok := v.(*ssa.Call)
+	if !ok {
+		return false
+	}
+	callee := call.Call.StaticCallee()
+	return callee != nil && fullName(callee) == "(*os.File).Name" && call.Call.Args[0] == f
+}
+
+func (c *checker) checkFunc(fn *ssa.Function) []fileOp {
+	ops, renames := c.fileOps(fn)
+	for _, op := range ops {
+		creates, excl := op.creates(c)
+		if !creates {
+			continue
+		}
+		r := c.renamedBy(op, renames)
+		if r != nil {
+			c.checkCrossDevice(op, *r)
+			c.checkSync(op, *r)
+		}
+		if op.path == nil || excl {
+			continue
+		}
+		k := c.tracer.of(op.path)
+		if k.predictable() && (r != nil || k&kTempDir != 0 || c.looksTemp(op.path)) {
+			c.reportPredictable(op, r, k)
+		}
+	}
+	return ops
+}
+
+// looksTemp reports whether the constant parts of a name say it is a temp file.
+func (c *checker) looksTemp(v ssa.Value) bool {
+	call, ok := c.calls[v.Pos()]
+	var s string
+	if ok {
+		s = strings.ToLower(render(c.pass.Fset, call))
+	} else if k, ok := v.(*ssa.Const); ok && k.Value.Kind() == constant.String {
+		s = strings.ToLower(constant.StringVal(k.Value))
+	} else if b, ok := v.(*ssa.BinOp); ok {
+		return c.looksTemp(b.X) || c.looksTemp(b.Y)
+	}
+	return strings.Contains(s, "tmp") || strings.Contains(s, "temp")
+}
+
+func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
+	call := c.calls[op.call.Pos()]
+	what := "is created"
+	if r != nil {
+		what = fmt.Sprintf("is created and then renamed over %s", render(c.pass.Fset, c.calls[r.call.Pos()].Args[1]))
+	}
+	d := analysis.Diagnostic{
+		Pos:      call.Pos(),
+		End:      call.End(),
+		Category: PredictableTemp,
+		Message: fmt.Sprintf("predictable-temp: temp file %s %s without O_EXCL; its name is %s, "+
+			"so two writers open the same temp file, truncate and interleave their writes, and the rename publishes a spliced file; "+
+			"use atomicfile.WriteFile, or os.CreateTemp in the target's directory",
+			render(c.pass.Fset, call.Args[0]), what, k.why()),
+	}
+	if k.varies() {
+		d.SuggestedFixes = c.exclFix(op, call)
+	}
+	c.report(d)
+}
+
+// exclFix opens the predictable name with O_EXCL, so that a second writer
+// fails with EEXIST instead of trampling the first. Offered only for names
+// that change between calls: a fixed name left behind by a crash would make
+// every later O_EXCL create fail.
+func (c *checker) exclFix(op fileOp, call *ast.CallExpr) []analysis.SuggestedFix {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return nil
+	}
+	os := render(c.pass.Fset, sel.X)
+	var edits []analysis.TextEdit
+	switch op.name {
+	case "os.Create":
+		edits = []analysis.TextEdit{
+			{Pos: sel.Sel.Pos(), End: sel.Sel.End(), NewText: []byte("OpenFile")},
+			{Pos: call.Args[0].End(), End: call.Args[0].End(),
+				NewText: fmt.Appendf(nil, ", %[1]s.O_RDWR|%[1]s.O_CREATE|%[1]s.O_EXCL, 0o666", os)},
+		}
+	case "os.OpenFile":
+		edits = []analysis.TextEdit{{Pos: call.Args[1].End(), End: call.Args[1].End(), NewText: fmt.Appendf(nil, "|%s.O_EXCL", os)}}
+	default:
+		return nil
+	}
+	return []analysis.SuggestedFix{{Message: "Open with O_EXCL so a second writer fails instead of trampling the first", TextEdits: edits}}
+}
+
+func (c *checker) checkCrossDevice(op fileOp, r fileOp) {
+	var src kind
+	if op.path != nil {
+		src = c.tracer.of(op.path)
+	} else {
+		src = c.tracer.of(op.call)
+	}
+	if src&kTempDir == 0 || c.tracer.of(r.call.Call.Args[1])&kTempDir != 0 {
+		return
+	}
+	call := c.calls[op.call.Pos()]
+	dst := c.calls[r.call.Pos()].Args[1]
+	d := analysis.Diagnostic{
+		Pos:      call.Pos(),
+		End:      call.End(),
+		Category: CrossDeviceTemp,
+		Message: fmt.Sprintf("cross-device-temp: the temp file is made in the system temp directory and renamed to %s at %s; "+
+			"when they are on different file systems (a tmpfs /tmp, a container volume) the rename fails with EXDEV; "+
+			"create the temp file in the target's directory: os.CreateTemp(filepath.Dir(%[1]s), …)",
+			render(c.pass.Fset, dst), c.pass.Fset.Position(r.call.Pos())),
+	}
+	d.SuggestedFixes = c.dirFix(op, call, r.call.Call.Args[1])
+	c.report(d)
+}
+
+// dirFix makes the temp file in filepath.Dir(dst) when dst can be written at
+// the create: a parameter or a constant.
+func (c *checker) dirFix(op fileOp, call *ast.CallExpr, dst ssa.Value) []analysis.SuggestedFix {
+	var dstText string
+	switch d := dst.(type) {
+	case *ssa.Parameter:
+		dstText = d.Name()
+	case *ssa.Const:
+		dstText = d.Value.ExactString()
+	default:
+		return nil
+	}
+	// The expression to replace: CreateTemp's dir argument, or an
+	// os.TempDir() call inside the name.
+	var target ast.Expr
+	if op.path == nil {
+		target = call.Args[0]
+	} else {
+		ast.Inspect(call.Args[0], func(n ast.Node) bool {
+			if ce, ok := n.(*ast.CallExpr); ok && target == nil {
+				if sel, ok := ce.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "TempDir" {
+					target = ce
+				}
+			}
+			return target == nil
+		})
+	}
+	if target == nil {
+		return nil
+	}
+	file := c.fileOf(call.Pos())
+	filepathName, edits := importName(c.pass.Fset, file, "path/filepath")
+	edits = append(edits, analysis.TextEdit{Pos: target.Pos(), End: target.End(), NewText: fmt.Appendf(nil, "%s.Dir(%s)", filepathName, dstText)})
+	return []analysis.SuggestedFix{{Message: "Create the temp file in the target's directory", TextEdits: edits}}
+}
+
+func (c *checker) fileOf(pos token.Pos) *ast.File {
+	for _, f := range c.pass.Files {
+		if f.FileStart <= pos && pos <= f.FileEnd {
+			return f
+		}
+	}
+	return nil
+}
+
+// importName returns the name under which file imports path, and an edit
+// adding the import when it does not.
+func importName(fset *token.FileSet, file *ast.File, path string) (string, []analysis.TextEdit) {
+	base := path[strings.LastIndex(path, "/")+1:]
+	for _, imp := range file.Imports {
+		if imp.Path.Value == `"`+path+`"` {
+			if imp.Name != nil {
+				return imp.Name.Name, nil
+			}
+			return base, nil
+		}
+	}
+	for _, decl := range file.Decls {
+		if gd, ok := decl.(*ast.GenDecl); ok && gd.Tok == token.IMPORT && gd.Lparen.IsValid() {
+			return base, []analysis.TextEdit{{Pos: gd.Lparen + 1, End: gd.Lparen + 1, NewText: []byte("\n\t\"" + path + "\"")}}
+		}
+	}
+	return base, []analysis.TextEdit{{Pos: file.Name.End(), End: file.Name.End(), NewText: []byte("\n\nimport \"" + path + "\"")}}
+}
+
+func (c *checker) checkInplace(ops []fileOp) {
+	var reads []fileOp
+	for _, op := range ops {
+		if op.reads() && !c.inTest(op.call.Pos()) {
+			reads = append(reads, op)
+		}
+	}
+	for _, w := range ops {
+		if !w.truncates(c) || c.inTest(w.call.Pos()) {
+			continue
+		}
+		_, renames := c.fileOps(w.fn)
+		if c.renamedBy(w, renames) != nil {
+			continue // a temp file: the other diagnostics cover it
+		}
+		for _, r := range reads {
+			same := r.fn == w.fn && c.sameValue(r.path, w.path, 0)
+			if !same {
+				kr, kw := c.pathKey(r.path), c.pathKey(w.path)
+				same = kr != "" && kr == kw
+			}
+			if !same {
+				continue
+			}
+			call := c.calls[w.call.Pos()]
+			c.report(analysis.Diagnostic{
+				Pos:      call.Pos(),
+				End:      call.End(),
+				Category: InplaceTruncate,
+				Message: fmt.Sprintf("inplace-truncate: %s truncates %s in place, and this package also reads it (%s): "+
+					"a reader between the truncate and the last write sees it empty or partial, and a crash leaves it so; "+
+					"write a temp file in the same directory and rename it over (atomicfile.WriteFile)",
+					w.name, render(c.pass.Fset, call.Args[0]), c.pass.Fset.Position(r.call.Pos())),
+			})
+			break
+		}
+	}
+}
+
+func (c *checker) inTest(pos token.Pos) bool {
+	return strings.HasSuffix(c.pass.Fset.Position(pos).Filename, "_test.go")
+}
+
+// pathKey names a path value so that reads and writes in different
+// functions can be matched: a constant, a package variable, a struct field,
+// or a pure call of those. It returns "" for anything else.
+func (c *checker) pathKey(v ssa.Value) string {
+	switch v := v.(type) {
+	case *ssa.Const:
+		if v.Value != nil && v.Value.Kind() == constant.String {
+			return "const " + v.Value.ExactString()
+		}
+	case *ssa.UnOp:
+		if v.Op != token.MUL {
+			return ""
+		}
+		switch x := v.X.(type) {
+		case *ssa.Global:
+			return "global " + x.RelString(nil)
+		case *ssa.FieldAddr:
+			return fieldKey(x.X.Type(), x.Field)
+		}
+	case *ssa.Field:
+		return fieldKey(v.X.Type(), v.Field)
+	case *ssa.Call:
+		fn := v.Call.StaticCallee()
+		if fn == nil || !c.pure(fn) {
+			return ""
+		}
+		keys := make([]string, len(v.Call.Args))
+		for i, a := range v.Call.Args {
+			if keys[i] = c.pathKey(a); keys[i] == "" {
+				return ""
+			}
+		}
+		return fullName(fn) + "(" + strings.Join(keys, ",") + ")"
+	}
+	return ""
+}
+
+func fieldKey(t types.Type, i int) string {
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	s, ok := t.Underlying().(*types.Struct)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("field %s.%s", t, s.Field(i).Name())
+}
+
+// pure reports whether fn returns the same string for the same arguments.
+func (c *checker) pure(fn *ssa.Function) bool {
+	switch pkgPath(fn) {
+	case "path", "path/filepath", "strings", "strconv", "fmt":
+		return true
+	}
+	var s origin
+	if fn.Pkg != nil && fn.Pkg.Pkg == c.pass.Pkg && fn.Blocks != nil {
+		s = c.tracer.summary(fn)
+	} else if f := new(nameFact); fn.Object() != nil && c.pass.ImportObjectFact(fn.Object(), f) {
+		s.kinds = kind(f.Kinds)
+	} else {
+		return false
+	}
+	return s.kinds&^(kConst|kInput) == 0
+}
+
+// sameValue reports whether a and b compute the same string: the same SSA
+// value, or the same pure expression computed twice.
+func (c *checker) sameValue(a, b ssa.Value, depth int) bool {
+	if a == b {
+		return true
+	}
+	if depth > 8 || a == nil || b == nil {
+		return false
+	}
+	depth++
+	switch a := a.(type) {
+	case *ssa.Const:
+		b, ok := b.(*ssa.Const)
+		return ok && a.Value != nil && b.Value != nil && constant.Compare(a.Value, token.EQL, b.Value)
+	case *ssa.BinOp:
+		b, ok := b.(*ssa.BinOp)
+		return ok && a.Op == b.Op && c.sameValue(a.X, b.X, depth) && c.sameValue(a.Y, b.Y, depth)
+	case *ssa.UnOp:
+		b, ok := b.(*ssa.UnOp)
+		if !ok || a.Op != token.MUL || b.Op != token.MUL {
+			return false
+		}
+		if ga, ok := a.X.(*ssa.Global); ok {
+			return ga == b.X
+		}
+		fa, ok1 := a.X.(*ssa.FieldAddr)
+		fb, ok2 := b.X.(*ssa.FieldAddr)
+		return ok1 && ok2 && fa.Field == fb.Field && c.sameValue(fa.X, fb.X, depth)
+	case *ssa.Field:
+		b, ok := b.(*ssa.Field)
+		return ok && a.Field == b.Field && c.sameValue(a.X, b.X, depth)
+	case *ssa.MakeInterface:
+		b, ok := b.(*ssa.MakeInterface)
+		return ok && c.sameValue(a.X, b.X, depth)
+	case *ssa.Convert:
+		b, ok := b.(*ssa.Convert)
+		return ok && c.sameValue(a.X, b.X, depth)
+	case *ssa.Slice:
+		b, ok := b.(*ssa.Slice)
+		if !ok {
+			return false
+		}
+		aa, ok1 := a.X.(*ssa.Alloc)
+		ab, ok2 := b.X.(*ssa.Alloc)
+		if ok1 && ok2 {
+			ea, eb := elems(aa), elems(ab)
+			if len(ea) != len(eb) {
+				return false
+			}
+			for i := range ea {
+				if !c.sameValue(ea[i], eb[i], depth) {
+					return false
+				}
+			}
+			return true
+		}
+		return c.sameValue(a.X, b.X, depth) && c.sameValue(a.Low, b.Low, depth) && c.sameValue(a.High, b.High, depth)
+	case *ssa.Call:
+		b, ok := b.(*ssa.Call)
+		if !ok {
+			return false
+		}
+		fa, fb := a.Call.StaticCallee(), b.Call.StaticCallee()
+		if fa == nil || fa != fb || !c.pure(fa) || len(a.Call.Args) != len(b.Call.Args) {
+			return false
+		}
+		for i := range a.Call.Args {
+			if !c.sameValue(a.Call.Args[i], b.Call.Args[i], depth) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// elems returns the values stored into the backing array of a variadic
+// call, in index order.
+func elems(a *ssa.Alloc) []ssa.Value {
+	var vs []ssa.Value
+	for _, r := range *a.Referrers() {
+		ia, ok := r.(*ssa.IndexAddr)
+		if !ok {
+			continue
+		}
+		for _, rr := range *ia.Referrers() {
+			if s, ok := rr.(*ssa.Store); ok {
+				vs = append(vs, s.Val)
+			}
+		}
+	}
+	return vs
+}
+
+// render prints an expression as it appears in the source.
+func render(fset *token.FileSet, n ast.Node) string {
+	var sb strings.Builder
+	if err := printer.Fprint(&sb, fset, n); err != nil {
+		return "?"
+	}
+	return sb.String()
+}

@@ -1,0 +1,52 @@
+package inplace
+
+import "os"
+
+type Config struct {
+	path string
+	data []byte
+}
+
+func (c *Config) Load() error {
+	b, err := os.ReadFile(c.path)
+	c.data = b
+	return err
+}
+
+func (c *Config) Save() error {
+	return os.WriteFile(c.path, c.data, 0o644) // want `inplace-truncate: os.WriteFile truncates c.path in place, and this package also reads it`
+}
+
+const stateFile = "state.json"
+
+func readState() ([]byte, error) { return os.ReadFile(stateFile) }
+
+func writeState(b []byte) error {
+	f, err := os.Create(stateFile) // want `inplace-truncate: os.Create truncates stateFile`
+	if err != nil {
+		return err
+	}
+	f.Write(b)
+	return f.Close()
+}
+
+// Read-modify-write in one function.
+func bump(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '!'), 0o644) // want `inplace-truncate`
+}
+
+// Written but never read by this package: quiet.
+func export(out string, b []byte) error { return os.WriteFile(out, b, 0o644) }
+
+// Read, and written elsewhere: different names, quiet.
+func copyTo(in, out string) error {
+	b, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, b, 0o644)
+}
