@@ -1,0 +1,364 @@
+package ptrace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const helperEnv = "HEISEN_PTRACE_TEST_HELPER"
+
+// TestMain lets the test binary serve as a multi-threaded target program.
+func TestMain(m *testing.M) {
+	if dir, ok := os.LookupEnv(helperEnv); ok {
+		threadWriter(dir)
+		return
+	}
+	if os.Geteuid() != 0 {
+		fmt.Println("skipping: ptrace of arbitrary children needs root here (CAP_SYS_PTRACE)")
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// threadWriter writes one file from each of four OS threads at once.
+func threadWriter(dir string) {
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			p := filepath.Join(dir, fmt.Sprintf("t%d", i))
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			time.Sleep(20 * time.Millisecond) // keep the threads alive together
+		})
+	}
+	wg.Wait()
+	os.Exit(0)
+}
+
+func mustSyscalls(t *testing.T, list string) []int {
+	t.Helper()
+	nrs, err := Syscalls(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nrs
+}
+
+type recorded struct {
+	Stop
+	path string
+}
+
+// collect traces cmd, reading the path argument of every open and rename.
+func collect(t *testing.T, cmd *Cmd, list string) ([]recorded, Result) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []recorded
+	cfg := &Config{
+		Syscalls: mustSyscalls(t, list),
+		Enter:    func(*Stop) Action { return Action{TraceExit: true} },
+		Exit: func(s *Stop) {
+			r := recorded{Stop: *s}
+			switch s.Name() {
+			case "openat", "renameat", "renameat2", "unlinkat":
+				r.path, _ = s.ReadString(s.Args[1], 4096)
+			case "open", "rename", "unlink":
+				r.path, _ = s.ReadString(s.Args[0], 4096)
+			}
+			mu.Lock()
+			got = append(got, r)
+			mu.Unlock()
+		},
+	}
+	res, err := Run(context.Background(), cmd, cfg, nil)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return got, res
+}
+
+func TestTracesTreeWithArgsAndResults(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", `echo hello > "$1" && mv "$1" "$2" && cat "$2" > /dev/null && cat "$1" 2>/dev/null; exit 3`, "sh", a, b}}
+	got, res := collect(t, cmd, "file")
+	if res.ExitCode() != 3 {
+		t.Errorf("exit code %d, want 3", res.ExitCode())
+	}
+	var openA, renamed, missing bool
+	pids := map[int]bool{}
+	for _, r := range got {
+		pids[r.Pid] = true
+		switch {
+		case strings.HasPrefix(r.Name(), "open") && r.path == a && r.Ret >= 0 && r.Pid == res.Pid:
+			openA = true // the shell's redirection: in the root process
+		case strings.HasPrefix(r.Name(), "rename") && r.path == a && r.Ret == 0 && r.Pid != res.Pid:
+			renamed = true // mv: a forked and exec'd child
+		case strings.HasPrefix(r.Name(), "open") && r.path == a && r.Errno() == unix.ENOENT:
+			missing = true // the last cat, after the rename
+		}
+	}
+	if !openA || !renamed || !missing {
+		t.Errorf("open of a in root: %v, rename by child: %v, ENOENT open after rename: %v; stops:\n%v", openA, renamed, missing, got)
+	}
+	if len(pids) < 3 {
+		t.Errorf("stops from %d processes, want at least 3 (sh, mv, cat)", len(pids))
+	}
+}
+
+func TestOnlyChosenSyscallsStop(t *testing.T) {
+	dir := t.TempDir()
+	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", `echo x > "$1/f" && mv "$1/f" "$1/g"`, "sh", dir}}
+	got, res := collect(t, cmd, "rename,renameat,renameat2")
+	if res.ExitCode() != 0 {
+		t.Fatalf("exit code %d", res.ExitCode())
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0].Name(), "rename") || got[0].path != filepath.Join(dir, "f") {
+		t.Fatalf("stops %+v, want exactly the one rename of f", got)
+	}
+}
+
+func TestFollowsThreads(t *testing.T) {
+	dir := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := &Cmd{Path: self, Env: append(os.Environ(), helperEnv+"="+dir), Stderr: os.Stderr}
+	got, res := collect(t, cmd, "openat")
+	if res.ExitCode() != 0 {
+		t.Fatalf("helper exit code %d", res.ExitCode())
+	}
+	tids := map[int]bool{}
+	for _, r := range got {
+		if strings.HasPrefix(r.path, dir) {
+			if r.Pid != res.Pid {
+				t.Errorf("open of %s reported in pid %d, want the helper's %d", r.path, r.Pid, res.Pid)
+			}
+			tids[r.Tid] = true
+		}
+	}
+	if len(tids) < 2 {
+		t.Errorf("opens in %s came from %d threads, want several", dir, len(tids))
+	}
+}
+
+func TestDelayHoldsOnlyTheCallingThread(t *testing.T) {
+	const n, delay = 6, 100 * time.Millisecond
+	dir := t.TempDir()
+	// Two processes at once, each opening n files.
+	script := `w() { i=0; while [ $i -lt ` + fmt.Sprint(n) + ` ]; do : > "$1.$i"; i=$((i+1)); done; }; w "$1/a" & w "$1/b" & wait`
+	cfg := &Config{
+		Syscalls: mustSyscalls(t, "open,openat,creat"),
+		Enter: func(s *Stop) Action {
+			if p, _ := s.ReadString(s.Args[1], 4096); strings.HasPrefix(p, dir) {
+				return Action{Delay: delay}
+			}
+			return Action{}
+		},
+	}
+	start := time.Now()
+	res, err := Run(context.Background(), &Cmd{Path: "sh", Args: []string{"sh", "-c", script, "sh", dir}}, cfg, nil)
+	elapsed := time.Since(start)
+	if err != nil || res.ExitCode() != 0 {
+		t.Fatalf("Run: %v, exit %d", err, res.ExitCode())
+	}
+	// Each process waits n delays; serialized it would be 2n.
+	if elapsed < n*delay {
+		t.Errorf("took %v, less than the %v of delays one process must wait", elapsed, n*delay)
+	}
+	if elapsed > 2*n*delay-delay {
+		t.Errorf("took %v: the two processes' delays were serialized (2n delays = %v)", elapsed, 2*n*delay)
+	}
+}
+
+func TestSignalsAreDelivered(t *testing.T) {
+	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", `trap 'exit 7' USR1; kill -USR1 $$; sleep 5`}}
+	res, err := Run(context.Background(), cmd, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode() != 7 {
+		t.Fatalf("exit code %d, want 7 from the USR1 trap", res.ExitCode())
+	}
+}
+
+func TestGroupStopStaysStopped(t *testing.T) {
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", `kill -STOP $$; echo resumed`}, Stdout: out}
+	pids := make(chan int, 1)
+	done := make(chan error, 1)
+	var res Result
+	go func() {
+		var err error
+		res, err = Run(context.Background(), cmd, &Config{Syscalls: mustSyscalls(t, "file")}, func(pid int) { pids <- pid })
+		done <- err
+	}()
+	pid := <-pids
+	deadline := time.Now().Add(5 * time.Second)
+	for procState(pid) != 't' && procState(pid) != 'T' {
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d never stopped (state %c)", pid, procState(pid))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if s := procState(pid); s != 't' && s != 'T' {
+		t.Fatalf("stopped tracee is running again (state %c): the group-stop was not kept", s)
+	}
+	if b, _ := os.ReadFile(out.Name()); len(b) != 0 {
+		t.Fatalf("output %q before SIGCONT", b)
+	}
+	unix.Kill(pid, unix.SIGCONT)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out.Name()); string(b) != "resumed\n" || res.ExitCode() != 0 {
+		t.Fatalf("output %q exit %d, want resumed and 0", b, res.ExitCode())
+	}
+}
+
+func procState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return '?'
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return '?'
+	}
+	return b[i+2]
+}
+
+func TestCancelKillsTheTree(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", "sleep 30 & sleep 30; wait"}, Setpgid: true}
+	res, err := Run(ctx, cmd, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err %v, want the context's", err)
+	}
+	if !res.Status.Signaled() || res.Status.Signal() != unix.SIGKILL {
+		t.Errorf("status %v, want killed by SIGKILL", res.Status)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v to cancel", time.Since(start))
+	}
+}
+
+func TestDoesNotReapOtherChildren(t *testing.T) {
+	// Leave live children on several threads of the pool, so that Run's
+	// goroutine likely starts on a thread that has one.
+	var sleepers []*exec.Cmd
+	for range 8 {
+		c := exec.Command("sleep", "0.5")
+		started := make(chan error)
+		go func() {
+			runtime.LockOSThread() // fork from this thread, then give it back
+			started <- c.Start()
+			runtime.UnlockOSThread()
+		}()
+		if err := <-started; err != nil {
+			t.Fatal(err)
+		}
+		sleepers = append(sleepers, c)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), &Cmd{Path: "sleep", Args: []string{"sleep", "0.3"}}, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
+		done <- err
+	}()
+	for range 20 {
+		if err := exec.Command("true").Run(); err != nil {
+			t.Fatalf("an os/exec child started beside Run: %v", err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if _, err := Run(context.Background(), &Cmd{Path: "true"}, &Config{Syscalls: mustSyscalls(t, "file")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range sleepers {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("a child started before Run: %v (reaped by the tracer?)", err)
+		}
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	_, err := Run(context.Background(), &Cmd{Path: "no-such-program-heisen"}, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
+	if !errors.Is(err, exec.ErrNotFound) {
+		t.Fatalf("err %v, want exec.ErrNotFound", err)
+	}
+}
+
+func TestReadStringAtPageEnd(t *testing.T) {
+	page := os.Getpagesize()
+	mem, err := unix.Mmap(-1, 0, 2*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	if err := unix.Mprotect(mem[page:], unix.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	s := "/tmp/at-the-end-of-a-page"
+	off := page - len(s) - 1
+	copy(mem[off:], s+"\x00")
+	st := &Stop{Tid: os.Getpid()}
+	addr := uint64(uintptr(unsafePointer(&mem[off])))
+	if got, err := st.ReadString(addr, 4096); err != nil || got != s {
+		t.Fatalf("ReadString = %q, %v; want %q", got, err, s)
+	}
+	// Without the NUL the read runs into the unreadable page and says so.
+	mem[page-1] = 'x'
+	if got, err := st.ReadString(addr, 4096); err == nil {
+		t.Fatalf("ReadString over an unmapped page = %q, nil; want an error", got)
+	}
+	if got, err := st.ReadString(addr, 5); err == nil || got != s[:5] {
+		t.Fatalf("ReadString(max 5) = %q, %v; want %q and a too-long error", got, err, s[:5])
+	}
+}
+
+func TestSyscalls(t *testing.T) {
+	nrs := mustSyscalls(t, "file,openat")
+	if len(nrs) < 10 {
+		t.Errorf("file group has %d calls", len(nrs))
+	}
+	for i := 1; i < len(nrs); i++ {
+		if nrs[i] <= nrs[i-1] {
+			t.Fatalf("not sorted and unique: %v", nrs)
+		}
+	}
+	if _, err := Syscalls("openat,nosuchcall"); err == nil {
+		t.Error("unknown name accepted")
+	}
+	if _, err := Syscalls(" , "); err == nil {
+		t.Error("empty list accepted")
+	}
+	if SyscallName(unix.SYS_OPENAT) != "openat" || SyscallName(99999) != "syscall_99999" {
+		t.Error("SyscallName")
+	}
+}
