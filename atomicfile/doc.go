@@ -1,0 +1,2 @@
+// Package atomicfile replaces files race-free and crash-safe.
+package atomicfile

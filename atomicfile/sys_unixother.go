@@ -1,0 +1,48 @@
+//go:build unix && !linux
+
+package atomicfile
+
+import "golang.org/x/sys/unix"
+
+// Outside Linux there is no O_TMPFILE: the new content goes to a named temp
+// (see createNamed), and system calls go through x/sys/unix, which allocates
+// a C string per path.
+
+func (f *File) createTemp(uint32) error { return f.createNamed() }
+
+func (f *File) publish() error { return f.renameNamed() }
+
+func readUmask() (uint32, bool) { return 0, false } // no /proc
+
+type statInfo struct{ mode, uid, gid uint32 }
+
+func sysStat(dirfd int, name string, follow bool) (statInfo, error) {
+	flags := 0
+	if !follow {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, name, &st, flags); err != nil {
+		return statInfo{}, err
+	}
+	return statInfo{mode: uint32(st.Mode), uid: st.Uid, gid: st.Gid}, nil
+}
+
+func sysOpenat(dirfd int, name string, flags int, mode uint32) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, flags, mode)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+func sysRenameat(dirfd int, from, to string) error {
+	return unix.Renameat(dirfd, from, dirfd, to)
+}
+
+func sysUnlinkat(dirfd int, name string) error { return unix.Unlinkat(dirfd, name, 0) }
+
+func sysLinkat(olddirfd int, oldname string, newdirfd int, newname string, flags int) error {
+	return unix.Linkat(olddirfd, oldname, newdirfd, newname, flags)
+}
