@@ -36,6 +36,13 @@ func (f *File) createTemp(mode uint32) error {
 		switch err {
 		case nil:
 			f.sys.fd = fd
+			// Locked like a named temp: a writer killed between linking
+			// it to its temp name and the rename leaves that name behind,
+			// and the lock tells RemoveStaleTemps whether its writer lives.
+			if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+				f.release()
+				return pathError("lock", f.dir, err)
+			}
 			return nil
 		case unix.EOPNOTSUPP, unix.EISDIR, unix.EINVAL:
 			// No O_TMPFILE on this file system (or kernel).
@@ -53,6 +60,9 @@ func (f *File) createTemp(mode uint32) error {
 func (f *File) publish() error {
 	if f.sys.named {
 		return f.renameNamed()
+	}
+	if !f.cfg.noSync {
+		f.fsKind() // now, to keep the window between link and rename short
 	}
 	name := f.base
 	if !f.cfg.noClobber {

@@ -1,0 +1,341 @@
+package atomicfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// The test binary re-executes itself as writer, reader and updater
+// processes: races between processes are what this package exists for.
+const childEnv = "ATOMICFILE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		forceNamed = os.Getenv("ATOMICFILE_TEST_NAMED") == "1"
+		if err := runChild(mode, os.Getenv("ATOMICFILE_TEST_PATH")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
+}
+
+func runChild(mode, path string) error {
+	switch mode {
+	case "writer": // writes ATOMICFILE_TEST_N versions, forever if 0
+		id, n := envInt("ATOMICFILE_TEST_ID"), envInt("ATOMICFILE_TEST_N")
+		opts := []Option{Durable}
+		if id%2 == 1 {
+			opts = []Option{AtomicOnly}
+		}
+		for seq := 0; n == 0 || seq < n; seq++ {
+			if err := WriteFile(path, version(id, seq), 0o644, opts...); err != nil {
+				return err
+			}
+		}
+	case "reader": // reads until the stop file exists; prints reads and torn reads
+		var reads, torn int
+		for {
+			if _, err := os.Stat(path + ".stop"); err == nil {
+				break
+			}
+			b, err := os.ReadFile(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			reads++
+			if err := checkVersion(b); err != nil {
+				torn++
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}
+		fmt.Printf("%d %d\n", reads, torn)
+	case "update":
+		for range envInt("ATOMICFILE_TEST_N") {
+			err := Update(path, func(old []byte) ([]byte, error) {
+				n, err := strconv.Atoi(string(old))
+				if len(old) > 0 && err != nil {
+					return nil, err
+				}
+				return []byte(strconv.Itoa(n + 1)), nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+	case "writeonce": // prints the error of one WriteFile, for other uids
+		fmt.Print(WriteFile(path, []byte("intruder"), 0o644))
+	default:
+		return fmt.Errorf("unknown child mode %q", mode)
+	}
+	return nil
+}
+
+// child returns a command running this test binary in mode on path.
+func child(t testing.TB, mode, path string, named bool, env ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	n := "0"
+	if named {
+		n = "1"
+	}
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, "ATOMICFILE_TEST_PATH="+path, "ATOMICFILE_TEST_NAMED="+n)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// version returns self-verifying content: a header naming writer, sequence,
+// length and checksum, then a body whose length varies from a few bytes to
+// 64 KiB so that versions of different lengths overlap if ever spliced.
+func version(id, seq int) []byte {
+	n := (seq*7919 + id*104729) % (64 << 10)
+	body := make([]byte, n)
+	x := uint32(id*1000003 + seq + 1)
+	for i := range body {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		body[i] = byte(x)
+	}
+	h := fmt.Sprintf("heisen w=%02d s=%04d n=%06d crc=%08x\n", id, seq, n, crc32.ChecksumIEEE(body))
+	return append([]byte(h), body...)
+}
+
+func checkVersion(b []byte) error {
+	line, body, ok := bytes.Cut(b, []byte("\n"))
+	if !ok {
+		return fmt.Errorf("torn: no header in %d bytes", len(b))
+	}
+	var id, seq, n int
+	var sum uint32
+	if _, err := fmt.Sscanf(string(line), "heisen w=%d s=%d n=%d crc=%x", &id, &seq, &n, &sum); err != nil {
+		return fmt.Errorf("torn: header %q: %v", line, err)
+	}
+	if len(body) != n || crc32.ChecksumIEEE(body) != sum {
+		return fmt.Errorf("torn: w=%d s=%d: %d bytes, want %d (crc %08x, want %08x)", id, seq, len(body), n, crc32.ChecksumIEEE(body), sum)
+	}
+	return nil
+}
+
+// modes runs f with O_TMPFILE (on Linux) and with the named-temp fallback.
+func modes(t *testing.T, f func(t *testing.T, named bool)) {
+	for _, named := range []bool{false, true} {
+		name := "tmpfile"
+		if named {
+			name = "named"
+		}
+		t.Run(name, func(t *testing.T) {
+			forceNamed = named
+			t.Cleanup(func() { forceNamed = false })
+			f(t, named)
+		})
+	}
+}
+
+// names lists dir.
+func names(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns []string
+	for _, e := range entries {
+		ns = append(ns, e.Name())
+	}
+	return ns
+}
+
+func waitAll(t *testing.T, cmds []*exec.Cmd) {
+	t.Helper()
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("%v: %v", c.Args, err)
+		}
+	}
+}
+
+func TestConcurrentWritersNeverTear(t *testing.T) {
+	writers, perWriter, readers := 8, 200, 2
+	if testing.Short() {
+		perWriter = 50
+	}
+	modes(t, func(t *testing.T, named bool) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "target")
+		var rs, ws []*exec.Cmd
+		var outs []*bytes.Buffer
+		for range readers {
+			c := child(t, "reader", path, named)
+			out := new(bytes.Buffer)
+			c.Stdout = out
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			rs, outs = append(rs, c), append(outs, out)
+		}
+		for id := range writers {
+			c := child(t, "writer", path, named, "ATOMICFILE_TEST_ID="+strconv.Itoa(id), "ATOMICFILE_TEST_N="+strconv.Itoa(perWriter))
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			ws = append(ws, c)
+		}
+		waitAll(t, ws)
+		if err := os.WriteFile(path+".stop", nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitAll(t, rs)
+		total := 0
+		for _, out := range outs {
+			var reads, torn int
+			if _, err := fmt.Sscan(out.String(), &reads, &torn); err != nil {
+				t.Fatalf("reader output %q: %v", out, err)
+			}
+			if torn != 0 {
+				t.Errorf("%d of %d reads were torn", torn, reads)
+			}
+			total += reads
+		}
+		if total == 0 {
+			t.Error("readers read nothing: the test proves nothing")
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkVersion(b); err != nil {
+			t.Error(err)
+		}
+		if got := names(t, dir); len(got) != 2 { // target and target.stop
+			t.Errorf("directory holds %q, want only the target and the stop file", got)
+		}
+		t.Logf("%d writers × %d writes, %d reads, none torn", writers, perWriter, total)
+	})
+}
+
+func TestUpdateLosesNoIncrement(t *testing.T) {
+	procs, each := 8, 100
+	path := filepath.Join(t.TempDir(), "counter")
+	var cmds []*exec.Cmd
+	for range procs {
+		c := child(t, "update", path, false, "ATOMICFILE_TEST_N="+strconv.Itoa(each))
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	waitAll(t, cmds)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), strconv.Itoa(procs*each); got != want {
+		t.Errorf("counter = %s, want %s: updates were lost", got, want)
+	}
+}
+
+func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
+	kills := map[bool]int{false: 200, true: 60}
+	modes(t, func(t *testing.T, named bool) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "target")
+		const parallel = 4
+		done := make(chan error, parallel)
+		for p := range parallel {
+			go func() {
+				for k := p; k < kills[named]; k += parallel {
+					c := child(t, "writer", path, named, "ATOMICFILE_TEST_ID="+strconv.Itoa(k%100))
+					if err := c.Start(); err != nil {
+						done <- err
+						return
+					}
+					// Random moments: from during start-up to well into
+					// the writes of a version.
+					time.Sleep(time.Duration(k*7919%25000) * time.Microsecond)
+					c.Process.Kill()
+					c.Wait()
+					if b, err := os.ReadFile(path); err == nil {
+						if err := checkVersion(b); err != nil {
+							done <- fmt.Errorf("after kill %d: %v", k, err)
+							return
+						}
+					} else if !errors.Is(err, fs.ErrNotExist) {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+		}
+		for range parallel {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("no writer ever committed: %v", err)
+		}
+		if err := checkVersion(b); err != nil {
+			t.Fatal(err)
+		}
+		// A writer killed while its temp has a name leaves it behind: a
+		// named temp from creation to rename, an O_TMPFILE only between
+		// linkat and rename, and then always complete.
+		var litter int
+		for _, n := range names(t, dir) {
+			switch {
+			case n == "target":
+			case !isTempOf(n, "target"):
+				t.Errorf("unexpected file %q", n)
+			default:
+				litter++
+				if named {
+					continue
+				}
+				b, err := os.ReadFile(filepath.Join(dir, n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := checkVersion(b); err != nil {
+					t.Errorf("O_TMPFILE temp %s is not a complete version: %v", n, err)
+				}
+			}
+		}
+		time.Sleep(staleAge + 100*time.Millisecond)
+		removed, err := RemoveStaleTemps(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(t, dir); len(got) != 1 {
+			t.Errorf("after RemoveStaleTemps the directory holds %q", got)
+		}
+		if len(removed) != litter {
+			t.Errorf("RemoveStaleTemps removed %d temps, want %d", len(removed), litter)
+		}
+		t.Logf("%d kills left %d temps, all removed", kills[named], len(removed))
+	})
+}
