@@ -8,6 +8,7 @@ import (
 	"go/printer"
 	"go/token"
 	"go/types"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -117,7 +118,7 @@ type checker struct {
 // A fileOp is a call that opens, creates, reads or renames a file by name.
 type fileOp struct {
 	call *ssa.Call
-	name string   // the callee's full name, e.g. "os.WriteFile"
+	name string    // the callee's full name, e.g. "os.WriteFile"
 	path ssa.Value // the name passed, nil for os.CreateTemp
 	file ssa.Value // the *os.File it returns, if any
 	fn   *ssa.Function
@@ -339,7 +340,7 @@ func (c *checker) checkCrossDevice(op fileOp, r fileOp) {
 		Message: fmt.Sprintf("cross-device-temp: the temp file is made in the system temp directory and renamed to %s at %s; "+
 			"when they are on different file systems (a tmpfs /tmp, a container volume) the rename fails with EXDEV; "+
 			"create the temp file in the target's directory: os.CreateTemp(filepath.Dir(%[1]s), …)",
-			render(c.pass.Fset, dst), c.pass.Fset.Position(r.call.Pos())),
+			render(c.pass.Fset, dst), c.where(r.call.Pos())),
 	}
 	d.SuggestedFixes = c.dirFix(op, call, r.call.Call.Args[1])
 	c.report(d)
@@ -442,11 +443,17 @@ func (c *checker) checkInplace(ops []fileOp) {
 				Message: fmt.Sprintf("inplace-truncate: %s truncates %s in place, and this package also reads it (%s): "+
 					"a reader between the truncate and the last write sees it empty or partial, and a crash leaves it so; "+
 					"write a temp file in the same directory and rename it over (atomicfile.WriteFile)",
-					w.name, render(c.pass.Fset, call.Args[0]), c.pass.Fset.Position(r.call.Pos())),
+					w.name, render(c.pass.Fset, call.Args[0]), c.where(r.call.Pos())),
 			})
 			break
 		}
 	}
+}
+
+// where names a position briefly for a message: file base name and line.
+func (c *checker) where(pos token.Pos) string {
+	p := c.pass.Fset.Position(pos)
+	return fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
 }
 
 func (c *checker) inTest(pos token.Pos) bool {

@@ -210,4 +210,3 @@ func (c *checker) syncFix(fn *ssa.Function, closeCall *ssa.Call) []analysis.Sugg
 		TextEdits: []analysis.TextEdit{{Pos: stmt.Pos(), End: stmt.Pos(), NewText: []byte(text)}},
 	}}
 }
-
