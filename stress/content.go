@@ -317,6 +317,15 @@ func (v Verdict) Explain() string {
 	return strings.Join(parts, " | ")
 }
 
+// claims names the write a version's header claims it is, "" when the
+// header does not parse.
+func (v Verdict) claims() string {
+	if v.Header.Len == 0 {
+		return ""
+	}
+	return v.Header.String()
+}
+
 // Sources returns the distinct versions ("w3#42") whose bytes appear in a
 // corrupt version, in order of first appearance.
 func (v Verdict) Sources() []string {

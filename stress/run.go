@@ -59,9 +59,15 @@ type Progress struct {
 	Duration        time.Duration // the duration when running for one
 }
 
-// A Corruption is one distinct corrupt version, whoever saw it first.
+// A Corruption is one write seen corrupt: the first corrupt version whose
+// header claims that write, whoever saw it first. A write that a reader
+// saw at several stages (1 KiB, 2 KiB, … of an in-place write) counts
+// once, so corruptions never outnumber writes. A version without a
+// readable header (an empty file, a zeroed header) counts once per
+// distinct content.
 type Corruption struct {
 	Version string    // content id: the first 12 hex digits of its SHA-256
+	Claims  string    // the write its header names, "w3#42"; "" without a header
 	Kind    Kind      // Empty, Truncated or Spliced
 	Reason  string    // Validate's one-line reason
 	Explain string    // where its bytes came from, e.g. "0-2047 w1#5 | 2048-4095 zeros"
@@ -120,7 +126,7 @@ type run struct {
 	res      *Result
 	msgs     chan childMsg
 	children []*child
-	seen     map[string]bool // corrupt version ids already counted
+	seen     map[string]bool // corruptions already counted, see Corruption
 	progress map[*child]message
 }
 
@@ -265,7 +271,7 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 	// The last version stays on disk: check it too.
 	if b, err := os.ReadFile(target); err == nil {
 		if v := Validate(b); v.Kind != Valid {
-			r.addCorrupt(message{Version: versionID(b), Kind: v.Kind.String(), Reason: v.Reason, Explain: v.Explain(),
+			r.addCorrupt(message{Version: versionID(b), Claims: v.claims(), Kind: v.Kind.String(), Reason: v.Reason, Explain: v.Explain(),
 				Sources: v.Sources(), Size: len(b), At: time.Now().UnixNano()}, "heisen at the end")
 		}
 	}
@@ -338,10 +344,14 @@ func (r *run) handle(m childMsg) {
 }
 
 func (r *run) addCorrupt(m message, who string) {
-	if r.seen[m.Version] {
+	key := m.Claims
+	if key == "" {
+		key = m.Version
+	}
+	if r.seen[key] {
 		return
 	}
-	r.seen[m.Version] = true
+	r.seen[key] = true
 	kind := Spliced
 	for k := Empty; k <= Spliced; k++ {
 		if k.String() == m.Kind {
@@ -349,7 +359,7 @@ func (r *run) addCorrupt(m message, who string) {
 		}
 	}
 	r.res.Corrupt = append(r.res.Corrupt, Corruption{
-		Version: m.Version, Kind: kind, Reason: m.Reason, Explain: m.Explain, Sources: m.Sources,
+		Version: m.Version, Claims: m.Claims, Kind: kind, Reason: m.Reason, Explain: m.Explain, Sources: m.Sources,
 		Size: m.Size, At: time.Unix(0, m.At), SeenBy: who, File: m.File,
 	})
 }

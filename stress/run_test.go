@@ -63,7 +63,7 @@ func TestInplaceCorrupts(t *testing.T) {
 // The story's fix and the library must survive what breaks the others:
 // at least 5,000 replaces with readers checking every version they see.
 func TestSafeStrategiesStayClean(t *testing.T) {
-	for _, s := range []string{"uuid"} {
+	for _, s := range []string{"uuid", "atomicfile"} {
 		t.Run(s, func(t *testing.T) {
 			res, err := Run(context.Background(), config(t, s, 4, 1250, 2))
 			if err != nil {

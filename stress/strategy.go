@@ -59,7 +59,7 @@ func replacerFor(strategy string, rnd *rand.Rand) (replacer, error) {
 			return ops.writeClose(f, data, chunk)
 		}, nil
 	case "atomicfile":
-		return nil, fmt.Errorf("strategy atomicfile: package atomicfile is not committed yet")
+		return replaceAtomicfile, nil
 	}
 	return nil, fmt.Errorf("unknown strategy %q (want one of %v)", strategy, Strategies)
 }

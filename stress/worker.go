@@ -50,6 +50,7 @@ type message struct {
 	Seen    int      `json:"seen,omitempty"`   // distinct versions a reader saw
 	FirstEr string   `json:"first_err,omitempty"`
 	Version string   `json:"version,omitempty"` // content id of a corrupt version
+	Claims  string   `json:"claims,omitempty"`  // the write its header names, "w3#42"
 	Kind    string   `json:"kind,omitempty"`
 	Reason  string   `json:"reason,omitempty"`
 	Explain string   `json:"explain,omitempty"`
@@ -232,7 +233,7 @@ func (c *checker) check(b []byte) {
 	}
 	c.seen[id] = true
 	c.out.send(message{
-		T: "corrupt", Version: id, Kind: v.Kind.String(), Reason: v.Reason,
+		T: "corrupt", Version: id, Claims: v.claims(), Kind: v.Kind.String(), Reason: v.Reason,
 		Explain: v.Explain(), Sources: v.Sources(), Size: len(b), At: time.Now().UnixNano(),
 		File: c.save(id, b),
 	})

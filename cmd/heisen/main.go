@@ -41,6 +41,7 @@ func init() {
 	commands = []command{
 		{name: "demo", summary: "reproduce the story's race, find it in the trail, show the fix (about a minute)", run: cmdDemo},
 		{name: "stress", summary: "replace one file from many processes with a chosen strategy and count corrupt versions", run: cmdStress},
+		{name: "stress-worker", hidden: true, run: cmdStressWorker},
 		{name: "analyze", summary: "read trails afterwards and name the races in them, with evidence", run: cmdAnalyze},
 		{name: "record", summary: "record a trail of the file operations of any command (eBPF, or ptrace)", run: cmdRecord},
 		{name: "run", summary: "run a flaky command under perturbations and say which timing variable its failures depend on", run: cmdRun},

@@ -1,0 +1,28 @@
+package stress
+
+import "github.com/heisen-dev/heisen/atomicfile"
+
+// replaceAtomicfile replaces target with this module's library. It uses
+// AtomicOnly because no other strategy syncs either: stress measures
+// whether readers can see a mix of versions, and fsync does not change
+// that, only how many writes fit in a run.
+func replaceAtomicfile(ops *fileOps, target string, data []byte, chunk int) error {
+	opts := []atomicfile.Option{atomicfile.AtomicOnly}
+	if ops.tr != nil {
+		opts = append(opts, atomicfile.WithTracer(ops.tr))
+	}
+	f, err := atomicfile.Create(target, opts...)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if chunk <= 0 {
+		chunk = len(data)
+	}
+	for off := 0; off < len(data); off += chunk {
+		if _, err := f.Write(data[off:min(off+chunk, len(data))]); err != nil {
+			return err
+		}
+	}
+	return f.Commit()
+}
