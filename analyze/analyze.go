@@ -1,0 +1,873 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heisen-dev/heisen/trail"
+)
+
+// Options tune an analysis.
+type Options struct {
+	// Durability expects every rename to be followed by an fsync of its
+	// directory. Without it, only renames whose source was fsynced after
+	// its last write (the writer asked for durability) expect one.
+	Durability bool
+
+	// Since and Until keep findings whose time window overlaps them (zero:
+	// unbounded). The whole trail is still analysed, so windows that
+	// straddle the bounds are judged on all their events.
+	Since, Until time.Time
+
+	// Paths keeps findings that concern one of these paths: the finding's
+	// target or an evidence line's path is the path, lies under it, or
+	// matches it as a filepath.Match pattern. Empty keeps all.
+	Paths []string
+
+	// OnWindow, when set, is called for every open→close window when it
+	// ends (at the end of the trail for windows never closed); the timeline
+	// is drawn from it.
+	OnWindow func(*Window)
+}
+
+// A Window is the life of one open file description: from open to close
+// (or, for events without a descriptor, to the rename or unlink of its
+// name).
+type Window struct {
+	ID         uint64
+	PID, TID   int
+	Path       string
+	Flags      trail.OpenFlags
+	Start, End time.Time
+}
+
+// A Source yields events in time order: a *trail.Reader or *trail.Merger.
+type Source interface {
+	Read(*trail.Event) error
+	Stats() trail.Stats
+}
+
+// A Report is the result of Run.
+type Report struct {
+	Findings []*Finding
+	Stats    trail.Stats
+}
+
+// Run analyses every event of src and returns the findings, sorted by
+// target and time. It stops at the first read error.
+func Run(src Source, opts Options) (*Report, error) {
+	a := New(opts)
+	var e trail.Event
+	for {
+		err := src.Read(&e)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		a.Add(&e)
+	}
+	return &Report{Findings: a.Finish(), Stats: src.Stats()}, nil
+}
+
+// An Analyzer consumes merged events one at a time and keeps only what
+// open windows and live files need: per-process descriptor tables, the
+// files named in the trail with their writers since creation, names open
+// for writing, renames awaiting a directory fsync, and pending
+// read-modify-write reads of rename targets. Its memory grows with the
+// number of files open at once and of live files named, not with the
+// length of the trail.
+type Analyzer struct {
+	opts     Options
+	fds      map[pidfd]*window
+	byPath   map[string]*node
+	byIno    map[devIno]*node
+	names    map[string]*nameState
+	dirs     map[string]map[string]*Finding // dir → target → unsynced-dir finding
+	targets  map[string]bool                // paths that have been rename destinations
+	rmw      map[string]*rmwState
+	grouped  map[groupKey]*Finding // warnings, one per kind and target
+	findings []*Finding
+	nextID   uint64
+	last     time.Time
+}
+
+// New returns an Analyzer; feed it with Add, then call Finish.
+func New(opts Options) *Analyzer {
+	return &Analyzer{
+		opts:    opts,
+		fds:     map[pidfd]*window{},
+		byPath:  map[string]*node{},
+		byIno:   map[devIno]*node{},
+		names:   map[string]*nameState{},
+		dirs:    map[string]map[string]*Finding{},
+		targets: map[string]bool{},
+		rmw:     map[string]*rmwState{},
+		grouped: map[groupKey]*Finding{},
+	}
+}
+
+type pidfd struct{ pid, fd int }
+
+type devIno struct{ dev, ino uint64 }
+
+type groupKey struct {
+	kind Kind
+	path string
+}
+
+// A window is one open file description.
+type window struct {
+	id         uint64
+	pid, fd    int
+	call       string
+	path       string // the name it was opened under; "" for O_TMPFILE
+	flags      trail.OpenFlags
+	open       trail.Event
+	firstWrite trail.Event // zero TS until it writes
+	nameEnd    trail.Event // the close, rename or unlink that ended its name
+	node       *node       // nil for directories and reads of unknown files
+	gen        int         // node.renames when opened
+	writes     int
+	named      bool // still in names[path].active
+	dir        bool // a directory handle, for fsync
+	inPlace    bool // O_TRUNC of a final path: an in-place rewrite unless renamed away
+	renamedAwy bool // its name was renamed or unlinked while it was open
+}
+
+func (w *window) writer() bool { return w.flags.Writes() }
+
+// sameWriter reports whether two windows belong to one writer: one
+// process, and one replace when both carry call ids.
+func sameWriter(a, b *window) bool {
+	return a.pid == b.pid && (a.call == b.call || a.call == "" || b.call == "")
+}
+
+// A node is one file (inode), followed through renames and links.
+type node struct {
+	path         string // current name, "" once unlinked or replaced
+	key          devIno // zero when unknown
+	windows      []*window
+	writers      []*window // writer windows since creation or the last rename, capped
+	wrote        bool      // a write event was seen
+	synced       bool      // fsync or fdatasync since the last write
+	lastWrite    trail.Event
+	renames      int
+	renameEv     trail.Event
+	inPlace      []trail.Event // O_TRUNC opens of this name, final unless it is renamed away
+	inPlaceCount int
+	war          *Finding // the open write-after-rename finding
+	shared       *Finding // the open shared-inode-write finding
+	hasContent   bool
+}
+
+const maxWriters = 16
+
+func (n *node) addWriter(w *window) {
+	if len(n.writers) < maxWriters {
+		n.writers = append(n.writers, w)
+	}
+}
+
+// nameState is a path open for writing: the windows open on it now and
+// the overlapping pairs seen since it was last free.
+type nameState struct {
+	active []*window
+	pairs  [][2]*window
+}
+
+const maxPairs = 64
+
+// rmwState follows read-modify-write windows on one rename target.
+type rmwState struct {
+	reads    map[int]trail.Event // pid → its last read open of the target
+	replaces []rmwReplace
+}
+
+type rmwReplace struct {
+	pid           int
+	read, replace trail.Event
+}
+
+// Bounds on read-modify-write state per target, for readers that never
+// replace.
+const (
+	maxReads    = 1024
+	maxReplaces = 256
+)
+
+// Add feeds the next event. Events must come in merged order; Add keeps
+// no reference to e.
+func (a *Analyzer) Add(e *trail.Event) {
+	if e.TS.After(a.last) {
+		a.last = e.TS
+	}
+	if e.Err != "" || e.Ret < 0 {
+		return // a failed call changed nothing
+	}
+	switch e.Op {
+	case trail.OpOpen:
+		a.open(e)
+	case trail.OpWrite, trail.OpTruncate:
+		a.write(e)
+	case trail.OpFsync, trail.OpFdatasync:
+		a.sync(e)
+	case trail.OpClose:
+		if w := a.fds[pidfd{e.PID, e.FD}]; w != nil && e.FD >= 0 {
+			a.endFD(w, e)
+		}
+	case trail.OpRename:
+		a.rename(e)
+	case trail.OpLink:
+		a.link(e)
+	case trail.OpUnlink:
+		a.unlink(e)
+	}
+}
+
+func (a *Analyzer) open(e *trail.Event) {
+	fd := e.FD
+	if fd < 0 && e.Ret > 0 {
+		fd = int(e.Ret)
+	}
+	if fd >= 0 {
+		if old := a.fds[pidfd{e.PID, fd}]; old != nil {
+			a.endFD(old, e) // its close was not recorded
+		}
+	}
+	a.nextID++
+	w := &window{id: a.nextID, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: *e}
+	switch {
+	case e.Flags&trail.O_TMPFILE == trail.O_TMPFILE:
+		w.node = &node{}
+		w.node.windows = append(w.node.windows, w)
+		w.node.addWriter(w)
+	case e.Flags&(trail.O_DIRECTORY|trail.O_PATH) != 0:
+		w.path, w.dir = e.Path, true
+	default:
+		w.path = e.Path
+		a.openNamed(w, e)
+	}
+	if fd >= 0 {
+		a.fds[pidfd{e.PID, fd}] = w
+	}
+}
+
+func (a *Analyzer) openNamed(w *window, e *trail.Event) {
+	n := a.lookup(e.Path, devIno{e.Dev, e.Ino})
+	if !w.writer() {
+		if n != nil {
+			w.node, w.gen = n, n.renames
+			n.windows = append(n.windows, w)
+		}
+		if a.targets[e.Path] {
+			a.rmwRead(e)
+		}
+		return
+	}
+	existed := n != nil && (n.hasContent || n.renames > 0)
+	if n == nil {
+		n = a.newNode(e.Path, devIno{e.Dev, e.Ino})
+	}
+	w.node, w.gen = n, n.renames
+	n.windows = append(n.windows, w)
+	if e.Flags&trail.O_TRUNC != 0 {
+		// Truncation discards what closed writers wrote; writers still open
+		// keep writing at their offsets.
+		n.writers = slices.DeleteFunc(n.writers, func(o *window) bool { return !slices.Contains(n.windows, o) })
+		n.hasContent = false
+		switch {
+		case a.targets[e.Path]:
+			w.inPlace = true // a final path for sure: it was renamed onto
+			a.rmwReplace(e)
+		case existed:
+			// A final path unless it is renamed away later (then it was a
+			// temp name reused); Finish decides.
+			if len(n.inPlace) < maxEvidence {
+				n.inPlace = append(n.inPlace, *e)
+			}
+			n.inPlaceCount++
+		}
+	}
+	n.addWriter(w)
+	// Overlap on the name: every other writer with the name open now.
+	ns := a.names[e.Path]
+	if ns == nil {
+		ns = &nameState{}
+		a.names[e.Path] = ns
+	}
+	for _, o := range ns.active {
+		if o.pid == w.pid && o.fd < 0 && w.fd < 0 {
+			continue // without descriptors a process's reopen is sequential
+		}
+		if !(o.pid == w.pid && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
+			ns.pairs = append(ns.pairs, [2]*window{o, w})
+		}
+	}
+	if w.fd < 0 {
+		// Without a descriptor the process's earlier window on this name
+		// ends here: nothing else would end it.
+		for _, o := range slices.Clone(ns.active) {
+			if o.pid == w.pid && o.fd < 0 {
+				a.endName(o, e)
+				a.endFD(o, e)
+			}
+		}
+	}
+	ns.active = append(ns.active, w)
+	w.named = true
+}
+
+// lookup finds the file a path or inode names now.
+func (a *Analyzer) lookup(path string, key devIno) *node {
+	if key.ino != 0 {
+		if n := a.byIno[key]; n != nil {
+			return n
+		}
+	}
+	n := a.byPath[path]
+	if n == nil {
+		return nil
+	}
+	if key.ino != 0 {
+		if n.key.ino != 0 && n.key != key {
+			// The name was replaced behind the trail's back.
+			a.detach(n, path)
+			return nil
+		}
+		n.key = key
+		a.byIno[key] = n
+	}
+	return n
+}
+
+func (a *Analyzer) newNode(path string, key devIno) *node {
+	n := &node{path: path, key: key}
+	if path != "" {
+		if old := a.byPath[path]; old != nil {
+			a.detach(old, path)
+		}
+		a.byPath[path] = n
+	}
+	if key.ino != 0 {
+		a.byIno[key] = n
+	}
+	return n
+}
+
+// detach removes name from n and forgets n once nothing refers to it.
+func (a *Analyzer) detach(n *node, name string) {
+	if a.byPath[name] == n {
+		delete(a.byPath, name)
+	}
+	if n.path == name {
+		n.path = ""
+	}
+	a.forget(n)
+}
+
+func (a *Analyzer) forget(n *node) {
+	if n.path == "" && len(n.windows) == 0 && n.key.ino != 0 && a.byIno[n.key] == n {
+		delete(a.byIno, n.key)
+	}
+}
+
+func (a *Analyzer) write(e *trail.Event) {
+	w := a.fds[pidfd{e.PID, e.FD}]
+	var n *node
+	switch {
+	case w != nil && e.FD >= 0:
+		n = w.node
+	case e.Path != "" || e.Ino != 0:
+		n = a.lookup(e.Path, devIno{e.Dev, e.Ino})
+		w = nil
+	}
+	if n == nil {
+		return
+	}
+	n.wrote, n.hasContent, n.lastWrite = true, true, *e
+	n.synced = w != nil && w.flags&trail.O_DSYNC != 0
+	if w == nil {
+		return
+	}
+	w.writes++
+	if w.firstWrite.TS.IsZero() {
+		w.firstWrite = *e
+	}
+	if w.gen < n.renames {
+		f := n.war
+		if f == nil {
+			f = a.newFinding(WriteAfterRename, n.path)
+			f.add(&n.renameEv)
+			f.Message = fmt.Sprintf("pid %d wrote through a descriptor opened before %s was renamed into place by pid %d: readers see the target change",
+				w.pid, n.path, n.renameEv.PID)
+			n.war = f
+		} else {
+			f.Count++
+		}
+		f.add(&w.open)
+		f.add(e)
+	}
+	for _, o := range n.windows {
+		if o == w || o.writes == 0 || sameWriter(o, w) || o.path == w.path {
+			continue
+		}
+		f := n.shared
+		if f == nil {
+			f = a.newFinding(SharedInodeWrite, cmp.Or(n.path, w.path, o.path))
+			f.Message = fmt.Sprintf("pids %d and %d wrote to one file while both had it open, as %s and %s",
+				o.pid, w.pid, nameOr(o.path), nameOr(w.path))
+			n.shared = f
+		} else {
+			f.Count++
+		}
+		f.add(&o.open)
+		f.add(&o.firstWrite)
+		f.add(&w.open)
+		f.add(e)
+	}
+}
+
+func nameOr(p string) string {
+	if p == "" {
+		return "an O_TMPFILE"
+	}
+	return p
+}
+
+func (a *Analyzer) sync(e *trail.Event) {
+	w := a.fds[pidfd{e.PID, e.FD}]
+	if w != nil && e.FD >= 0 && w.node != nil {
+		if w.node.wrote {
+			w.node.synced = true
+		}
+		return
+	}
+	path := e.Path
+	if w != nil && e.FD >= 0 {
+		path = w.path
+	}
+	if pending := a.dirs[path]; pending != nil {
+		delete(a.dirs, path)
+	}
+}
+
+func (a *Analyzer) rename(e *trail.Event) {
+	src, dst := e.Path, e.To
+	n := a.byPath[src]
+	if n != nil {
+		a.checkTorn(n, e)
+		a.checkSync(n, e)
+	}
+	// Every window open on the old name loses it; so do in-place writers
+	// of the destination, whose file is now unlinked.
+	a.endNames(src, e, true)
+	a.endNames(dst, e, false)
+	if old := a.byPath[dst]; old != nil && old != n {
+		a.detach(old, dst)
+	}
+	if n == nil {
+		n = &node{}
+	} else {
+		delete(a.byPath, src)
+	}
+	n.path = dst
+	a.byPath[dst] = n
+	n.renames++
+	n.renameEv = *e
+	n.war, n.shared = nil, nil
+	n.inPlace, n.inPlaceCount = nil, 0
+	n.writers = n.writers[:0]
+	for _, w := range n.windows {
+		if w.writer() && w.fd >= 0 {
+			n.addWriter(w) // still open: still a writer of the file's new life
+		}
+	}
+	a.targets[dst] = true
+	a.rmwReplace(e)
+}
+
+// checkTorn reports a rename whose source had more than one writer since
+// it was created, or is still open for writing by another writer.
+func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
+	renamer := &window{pid: e.PID, call: e.Call}
+	var writers, stillOpen []*window
+	for _, w := range n.writers {
+		if !slices.ContainsFunc(writers, func(o *window) bool { return sameWriter(o, w) }) {
+			writers = append(writers, w)
+		}
+	}
+	for _, w := range n.windows {
+		if w.writer() && !sameWriter(w, renamer) {
+			stillOpen = append(stillOpen, w)
+		}
+	}
+	if len(writers) < 2 && len(stillOpen) == 0 {
+		return
+	}
+	f := a.newFinding(TornRename, e.To)
+	f.add(e)
+	var pids []string
+	for _, w := range append(writers, stillOpen...) {
+		f.add(&w.open)
+		f.add(&w.firstWrite)
+		if !slices.Contains(pids, strconv.Itoa(w.pid)) {
+			pids = append(pids, strconv.Itoa(w.pid))
+		}
+	}
+	why := fmt.Sprintf("written by %d writers (pids %s) since it was created", len(writers), strings.Join(pids, ", "))
+	if len(writers) < 2 {
+		why = fmt.Sprintf("still open for writing by pid %d", stillOpen[0].pid)
+	} else if len(stillOpen) > 0 {
+		why += fmt.Sprintf(", pid %d still writing", stillOpen[0].pid)
+	}
+	f.Message = fmt.Sprintf("pid %d renamed %s over %s while it was %s: the target can hold a mix of their data", e.PID, e.Path, e.To, why)
+}
+
+// checkSync reports renames of unsynced data over an existing file, and
+// queues renames that expect a directory fsync.
+func (a *Analyzer) checkSync(n *node, e *trail.Event) {
+	if n.wrote && !n.synced && a.byPath[e.To] != nil {
+		f := a.group(UnsyncedRename, e.To)
+		f.add(&n.lastWrite)
+		f.add(e)
+		f.Message = fmt.Sprintf("%d renames over %s of a source not fsynced after its last write: a crash can leave the target empty or old", f.Count, e.To)
+	}
+	if a.opts.Durability || (n.wrote && n.synced) {
+		for _, dir := range []string{filepath.Dir(e.To), filepath.Dir(e.Path)} {
+			pending := a.dirs[dir]
+			if pending == nil {
+				pending = map[string]*Finding{}
+				a.dirs[dir] = pending
+			}
+			f := pending[e.To]
+			if f == nil {
+				f = newFinding(UnsyncedDir, e.To)
+				pending[e.To] = f
+			} else if dir == filepath.Dir(e.To) {
+				f.Count++
+			}
+			f.add(e)
+			f.Message = fmt.Sprintf("%d renames into %s not followed by an fsync of %s: a crash can undo them", f.Count, e.To, dir)
+			if filepath.Dir(e.Path) == filepath.Dir(e.To) {
+				break
+			}
+		}
+	}
+}
+
+// endNames ends the name-level windows open on path.
+func (a *Analyzer) endNames(path string, e *trail.Event, lost bool) {
+	ns := a.names[path]
+	if ns == nil {
+		return
+	}
+	for _, w := range slices.Clone(ns.active) {
+		w.renamedAwy = w.renamedAwy || lost
+		a.endName(w, e)
+		if w.fd < 0 {
+			a.endFD(w, e)
+		}
+	}
+}
+
+func (a *Analyzer) link(e *trail.Event) {
+	var n *node
+	if w := a.fds[pidfd{e.PID, e.FD}]; w != nil && e.FD >= 0 {
+		n = w.node
+	} else {
+		n = a.byPath[e.Path]
+	}
+	if n == nil {
+		return
+	}
+	if old := a.byPath[e.To]; old != nil && old != n {
+		a.detach(old, e.To)
+	}
+	a.byPath[e.To] = n
+	n.path = e.To
+}
+
+func (a *Analyzer) unlink(e *trail.Event) {
+	a.endNames(e.Path, e, true)
+	if n := a.byPath[e.Path]; n != nil {
+		n.inPlace, n.inPlaceCount = nil, 0
+		a.detach(n, e.Path)
+	}
+}
+
+// endName takes w off its name; when the name is free again, an episode
+// of overlapping writers becomes one temp-collision finding.
+func (a *Analyzer) endName(w *window, e *trail.Event) {
+	if !w.named {
+		return
+	}
+	w.named = false
+	if e != nil {
+		w.nameEnd = *e
+	}
+	ns := a.names[w.path]
+	ns.active = slices.DeleteFunc(ns.active, func(o *window) bool { return o == w })
+	if len(ns.active) > 0 {
+		return
+	}
+	delete(a.names, w.path)
+	if len(ns.pairs) > 0 {
+		a.collision(w.path, ns.pairs)
+	}
+}
+
+func (a *Analyzer) collision(path string, pairs [][2]*window) {
+	f := a.newFinding(TempCollision, path)
+	var clockPIDs bool
+	var secs []int64
+	for _, p := range pairs {
+		for _, w := range p {
+			f.add(&w.open)
+			f.add(&w.firstWrite)
+			f.add(&w.nameEnd)
+			secs = append(secs, w.open.TS.Unix())
+		}
+		d := p[0].open.TS.Sub(p[1].open.TS).Abs()
+		if p[0].pid != p[1].pid && (d < time.Second || p[0].open.TS.Unix() == p[1].open.TS.Unix()) {
+			clockPIDs = true
+		}
+	}
+	f.Count = len(pairs)
+	pids := make([]string, len(f.PIDs))
+	for i, p := range f.PIDs {
+		pids[i] = strconv.Itoa(p)
+	}
+	f.Message = fmt.Sprintf("%s was open for writing by %d writers at once (pids %s): each truncates and overwrites the other's data",
+		path, len(pids), strings.Join(pids, ", "))
+	if len(f.PIDs) == 1 {
+		f.Message = fmt.Sprintf("%s was open for writing twice at once by pid %s (different replaces)", path, pids[0])
+	}
+	f.Note = clockNote(path, secs, clockPIDs)
+}
+
+// clockNote says why a colliding name looks clock-derived: it holds the
+// time of the opens, or different processes chose it within one second.
+func clockNote(path string, secs []int64, clockPIDs bool) string {
+	base := filepath.Base(path)
+	for _, s := range secs {
+		if strings.Contains(base, strconv.FormatInt(s, 10)) {
+			return fmt.Sprintf("clock-derived: the name holds %d, the Unix time in seconds of the opens; processes starting in the same second choose the same name", s)
+		}
+	}
+	if clockPIDs {
+		return "clock-derived: different processes chose the same name within one second; the name looks derived from a coarse clock"
+	}
+	return ""
+}
+
+// endFD ends w entirely: its descriptor was closed (e is the close, or the
+// event that shows the close was missed).
+func (a *Analyzer) endFD(w *window, e *trail.Event) {
+	a.endName(w, e)
+	if w.fd >= 0 && a.fds[pidfd{w.pid, w.fd}] == w {
+		delete(a.fds, pidfd{w.pid, w.fd})
+	}
+	if n := w.node; n != nil {
+		n.windows = slices.DeleteFunc(n.windows, func(o *window) bool { return o == w })
+		a.forget(n)
+	}
+	if w.inPlace && !w.renamedAwy {
+		f := a.group(InPlaceRewrite, w.path)
+		f.add(&w.open)
+		f.add(&w.firstWrite)
+		f.Message = inPlaceMessage(w.path, f.Count)
+	}
+	if a.opts.OnWindow != nil {
+		end := a.last
+		if e != nil {
+			end = e.TS
+		}
+		a.opts.OnWindow(&Window{ID: w.id, PID: w.pid, TID: w.open.TID, Path: cmp.Or(w.path, "O_TMPFILE"),
+			Flags: w.flags, Start: w.open.TS, End: end})
+	}
+}
+
+func (a *Analyzer) rmwRead(e *trail.Event) {
+	st := a.rmw[e.Path]
+	if st == nil {
+		st = &rmwState{reads: map[int]trail.Event{}}
+		a.rmw[e.Path] = st
+	}
+	if len(st.reads) >= maxReads {
+		for pid := range st.reads { // forget an arbitrary reader that never replaced
+			delete(st.reads, pid)
+			break
+		}
+	}
+	st.reads[e.PID] = *e
+}
+
+// rmwReplace is a replace of a target (a rename onto it or an O_TRUNC
+// open). If its process read the target first, the replace closes a
+// read-modify-write window; another such window that replaced the target
+// after this one's read lost its update.
+func (a *Analyzer) rmwReplace(e *trail.Event) {
+	target := e.Path
+	if e.Op == trail.OpRename {
+		target = e.To
+	}
+	st := a.rmw[target]
+	if st == nil {
+		return
+	}
+	read, ok := st.reads[e.PID]
+	if !ok {
+		return // a blind write, not a read-modify-write
+	}
+	delete(st.reads, e.PID)
+	for _, r := range st.replaces {
+		if r.pid != e.PID && r.replace.TS.After(read.TS) {
+			f := a.newFinding(LostUpdate, target)
+			f.add(&r.read)
+			f.add(&read)
+			f.add(&r.replace)
+			f.add(e)
+			f.Message = fmt.Sprintf("pid %d read %s, pid %d replaced it, then pid %d replaced it from its stale read: pid %d's update is lost",
+				e.PID, target, r.pid, e.PID, r.pid)
+		}
+	}
+	if len(st.replaces) >= maxReplaces {
+		st.replaces = slices.Delete(st.replaces, 0, 1)
+	}
+	st.replaces = append(st.replaces, rmwReplace{pid: e.PID, read: read, replace: *e})
+	// Only replaces after the oldest pending read can still be overtaken.
+	oldest := e.TS
+	for _, r := range st.reads {
+		if r.TS.Before(oldest) {
+			oldest = r.TS
+		}
+	}
+	st.replaces = slices.DeleteFunc(st.replaces, func(r rmwReplace) bool { return !r.replace.TS.After(oldest) })
+	if len(st.reads) == 0 && len(st.replaces) == 0 {
+		delete(a.rmw, target)
+	}
+}
+
+func (a *Analyzer) newFinding(k Kind, path string) *Finding {
+	f := newFinding(k, path)
+	a.findings = append(a.findings, f)
+	return f
+}
+
+// group returns the finding that gathers every occurrence of a warning on
+// one target, counting this one.
+func (a *Analyzer) group(k Kind, path string) *Finding {
+	key := groupKey{k, path}
+	if f := a.grouped[key]; f != nil {
+		f.Count++
+		return f
+	}
+	f := a.newFinding(k, path)
+	a.grouped[key] = f
+	return f
+}
+
+// Finish ends every window still open, reports renames still waiting for
+// a directory fsync, and returns the findings that pass the filters,
+// sorted by target, then time.
+func (a *Analyzer) Finish() []*Finding {
+	ws := make([]*window, 0, len(a.fds))
+	for _, w := range a.fds {
+		ws = append(ws, w)
+	}
+	for _, ns := range a.names {
+		for _, w := range ns.active {
+			if w.fd < 0 {
+				ws = append(ws, w)
+			}
+		}
+	}
+	slices.SortFunc(ws, func(x, y *window) int { return cmp.Compare(x.id, y.id) })
+	for _, w := range ws {
+		a.endFD(w, nil)
+	}
+	paths := make([]string, 0, len(a.byPath))
+	for p, n := range a.byPath {
+		if n.inPlaceCount > 0 && n.path == p {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		n := a.byPath[p]
+		f := a.group(InPlaceRewrite, p)
+		f.Count += n.inPlaceCount - 1
+		for i := range n.inPlace {
+			f.add(&n.inPlace[i])
+		}
+		f.Omitted += n.inPlaceCount - len(n.inPlace)
+		f.Message = inPlaceMessage(p, f.Count)
+	}
+	for _, pending := range a.dirs {
+		for _, f := range pending {
+			if !slices.Contains(a.findings, f) {
+				a.findings = append(a.findings, f)
+			}
+		}
+	}
+	a.dirs = map[string]map[string]*Finding{}
+	out := a.findings[:0:0]
+	for _, f := range a.findings {
+		f.sortEvidence()
+		if a.keep(f) {
+			out = append(out, f)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y *Finding) int {
+		return cmp.Or(strings.Compare(x.Path, y.Path), x.Start.Compare(y.Start),
+			cmp.Compare(slices.Index(Kinds, x.Kind), slices.Index(Kinds, y.Kind)))
+	})
+	return out
+}
+
+func (a *Analyzer) keep(f *Finding) bool {
+	if !a.opts.Since.IsZero() && f.End.Before(a.opts.Since) {
+		return false
+	}
+	if !a.opts.Until.IsZero() && f.Start.After(a.opts.Until) {
+		return false
+	}
+	if len(a.opts.Paths) == 0 {
+		return true
+	}
+	for _, p := range a.opts.Paths {
+		if pathMatches(p, f.Path) {
+			return true
+		}
+		for i := range f.Evidence {
+			if pathMatches(p, f.Evidence[i].Path) || pathMatches(p, f.Evidence[i].To) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func pathMatches(pattern, path string) bool {
+	if path == "" {
+		return false
+	}
+	pattern = filepath.Clean(pattern)
+	if path == pattern || strings.HasPrefix(path, strings.TrimSuffix(pattern, "/")+"/") {
+		return true
+	}
+	ok, _ := filepath.Match(pattern, path)
+	return ok
+}
+
+func inPlaceMessage(path string, n int) string {
+	return fmt.Sprintf("%s was truncated and rewritten in place (%d times): readers and crashes can see it empty or half-written", path, n)
+}
