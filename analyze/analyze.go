@@ -25,9 +25,9 @@ type Options struct {
 	// straddle the bounds are judged on all their events.
 	Since, Until time.Time
 
-	// Paths keeps findings that concern one of these paths: the finding's
-	// target or an evidence line's path is the path, lies under it, or
-	// matches it as a filepath.Match pattern. Empty keeps all.
+	// Paths keeps findings whose target (Finding.Path) is one of these
+	// paths, lies under one, or matches one as a filepath.Match pattern.
+	// Empty keeps all.
 	Paths []string
 
 	// OnWindow, when set, is called for every open→close window when it
@@ -55,8 +55,9 @@ type Source interface {
 
 // A Report is the result of Run.
 type Report struct {
-	Findings []*Finding
-	Stats    trail.Stats
+	Findings   []*Finding
+	Stats      trail.Stats
+	Start, End time.Time // of the events analysed
 }
 
 // Run analyses every event of src and returns the findings, sorted by
@@ -74,7 +75,7 @@ func Run(src Source, opts Options) (*Report, error) {
 		}
 		a.Add(&e)
 	}
-	return &Report{Findings: a.Finish(), Stats: src.Stats()}, nil
+	return &Report{Findings: a.Finish(), Stats: src.Stats(), Start: a.first, End: a.last}, nil
 }
 
 // An Analyzer consumes merged events one at a time and keeps only what
@@ -96,6 +97,7 @@ type Analyzer struct {
 	grouped  map[groupKey]*Finding // warnings, one per kind and target
 	findings []*Finding
 	nextID   uint64
+	first    time.Time
 	last     time.Time
 }
 
@@ -208,6 +210,9 @@ const (
 func (a *Analyzer) Add(e *trail.Event) {
 	if e.TS.After(a.last) {
 		a.last = e.TS
+	}
+	if a.first.IsZero() || e.TS.Before(a.first) {
+		a.first = e.TS
 	}
 	if e.Err != "" || e.Ret < 0 {
 		return // a failed call changed nothing
@@ -846,11 +851,6 @@ func (a *Analyzer) keep(f *Finding) bool {
 	for _, p := range a.opts.Paths {
 		if pathMatches(p, f.Path) {
 			return true
-		}
-		for i := range f.Evidence {
-			if pathMatches(p, f.Evidence[i].Path) || pathMatches(p, f.Evidence[i].To) {
-				return true
-			}
 		}
 	}
 	return false
