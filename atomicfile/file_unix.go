@@ -18,21 +18,12 @@ import (
 type sysFile struct {
 	dirfd    int
 	fd       int
-	named    bool // the temp has a name in dir (not O_TMPFILE)
-	metadata bool // mode or owner changed after creation: sync with fsync, not fdatasync
-	fsKind   fsKind
+	named    bool   // the temp has a name in dir (not O_TMPFILE)
+	metadata bool   // mode or owner changed after creation: sync with fsync, not fdatasync
 	mode     uint32 // permission bits the new file must end with
 	tmp      [nameMax]byte
 	tmpLen   int
 }
-
-type fsKind uint8
-
-const (
-	fsUnknown fsKind = iota
-	fsOther
-	fsBtrfs
-)
 
 // tmpName returns the temp's name without copying; it is valid while s is.
 func (s *sysFile) tmpName() string { return unsafe.String(&s.tmp[0], s.tmpLen) }

@@ -53,7 +53,3 @@ func isTempOf(name, base string) bool {
 	keep := nameMax - 1 - len(tempPrefix) - 1 - randHex - len(tempSuffix)
 	return stem == base || (len(base) > keep && stem == base[:keep])
 }
-
-// forceNamed makes Linux use the named-temp fallback instead of O_TMPFILE,
-// for tests; other systems always use named temps.
-var forceNamed bool

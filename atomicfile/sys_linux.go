@@ -11,6 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// forceNamed makes Linux use the named-temp fallback instead of O_TMPFILE,
+// for tests.
+var forceNamed bool
+
 // atEmptyPath records whether linkat(fd, "", …, AT_EMPTY_PATH) works in this
 // process (it needs CAP_DAC_READ_SEARCH): 0 unknown, 1 yes, 2 no.
 var atEmptyPath atomic.Int32
@@ -61,9 +65,8 @@ func (f *File) publish() error {
 	if f.sys.named {
 		return f.renameNamed()
 	}
-	if !f.cfg.noSync {
-		f.fsKind() // now, to keep the window between link and rename short
-	}
+	// Asked before linking, to keep the window between link and rename short.
+	btrfs := !f.cfg.noSync && isBtrfs(f.sys.dirfd)
 	name := f.base
 	if !f.cfg.noClobber {
 		f.sys.tmpLen = tempName(&f.sys.tmp, f.base)
@@ -76,7 +79,7 @@ func (f *File) publish() error {
 		return nil
 	}
 	f.sys.named = true // from here a failure must unlink the temp name
-	if !f.cfg.noSync && f.fsKind() == fsBtrfs {
+	if btrfs {
 		// btrfs ignores fsync of an unlinked O_TMPFILE file: sync again now
 		// that it has a name, or the rename can reach the disk before the data.
 		if err := f.sync("fdatasync"); err != nil {
@@ -102,15 +105,9 @@ func (f *File) linkTmpfile(name string) error {
 	return f.linkat(unix.AT_FDCWD, unsafe.String(&p[0], len(p)), name, unix.AT_SYMLINK_FOLLOW)
 }
 
-func (f *File) fsKind() fsKind {
-	if f.sys.fsKind == fsUnknown {
-		f.sys.fsKind = fsOther
-		var st unix.Statfs_t
-		if unix.Fstatfs(f.sys.dirfd, &st) == nil && st.Type == unix.BTRFS_SUPER_MAGIC {
-			f.sys.fsKind = fsBtrfs
-		}
-	}
-	return f.sys.fsKind
+func isBtrfs(dirfd int) bool {
+	var st unix.Statfs_t
+	return unix.Fstatfs(dirfd, &st) == nil && st.Type == unix.BTRFS_SUPER_MAGIC
 }
 
 func dataSync(fd int) error { return unix.Fdatasync(fd) }
