@@ -71,7 +71,7 @@ func run(pass *analysis.Pass) (any, error) {
 	ssainput := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
 		pass:   pass,
-		tracer: &tracer{pass: pass, summaries: map[*ssa.Function]*origin{}},
+		tracer: &tracer{pass: pass, funcs: ssainput.SrcFuncs, summaries: map[*ssa.Function]*origin{}},
 		calls:  map[token.Pos]*ast.CallExpr{},
 	}
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
@@ -260,18 +260,16 @@ func (c *checker) checkFunc(fn *ssa.Function) []fileOp {
 	return ops
 }
 
-// looksTemp reports whether the constant parts of a name say it is a temp file.
+// looksTemp reports whether the literal text of a name says it is a temp
+// file: "tmp" or "temp" in one of its constants.
 func (c *checker) looksTemp(v ssa.Value) bool {
-	call, ok := c.calls[v.Pos()]
-	var s string
-	if ok {
-		s = strings.ToLower(render(c.pass.Fset, call))
-	} else if k, ok := v.(*ssa.Const); ok && k.Value.Kind() == constant.String {
-		s = strings.ToLower(constant.StringVal(k.Value))
-	} else if b, ok := v.(*ssa.BinOp); ok {
-		return c.looksTemp(b.X) || c.looksTemp(b.Y)
+	for _, k := range c.tracer.constants(v) {
+		k = strings.ToLower(k)
+		if strings.Contains(k, "tmp") || strings.Contains(k, "temp") {
+			return true
+		}
 	}
-	return strings.Contains(s, "tmp") || strings.Contains(s, "temp")
+	return false
 }
 
 func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {

@@ -90,7 +90,28 @@ func (k kind) String() string {
 // of other packages through nameFacts.
 type tracer struct {
 	pass      *analysis.Pass
+	funcs     []*ssa.Function           // the package's functions
 	summaries map[*ssa.Function]*origin // nil while being computed (recursion)
+	globals   map[*ssa.Global][]ssa.Value
+}
+
+// globalStores returns the values the package stores into g.
+func (t *tracer) globalStores(g *ssa.Global) []ssa.Value {
+	if t.globals == nil {
+		t.globals = map[*ssa.Global][]ssa.Value{}
+		for _, fn := range t.funcs {
+			for _, b := range fn.Blocks {
+				for _, instr := range b.Instrs {
+					if s, ok := instr.(*ssa.Store); ok {
+						if g, ok := s.Addr.(*ssa.Global); ok {
+							t.globals[g] = append(t.globals[g], s.Val)
+						}
+					}
+				}
+			}
+		}
+	}
+	return t.globals[g]
 }
 
 // of returns the origin of v as seen from inside its function: parameters
@@ -178,7 +199,16 @@ func (t *tracer) trace(v ssa.Value, seen map[ssa.Value]bool) origin {
 			if isInteger(v.Type()) {
 				return origin{kinds: kCounter}
 			}
-			return origin{kinds: kInput}
+			// A package variable set from os.MkdirTemp once is as unique as
+			// what was stored in it.
+			o := origin{kinds: kInput}
+			for _, val := range t.globalStores(x) {
+				o = o.union(t.trace(val, seen))
+			}
+			if o.kinds&kRandom != 0 {
+				return origin{kinds: o.kinds &^ kInput}
+			}
+			return o
 		case *ssa.Alloc:
 			return t.stores(x, seen)
 		case *ssa.FieldAddr:
@@ -321,6 +351,8 @@ func (t *tracer) call(c *ssa.CallCommon, seen map[ssa.Value]bool) origin {
 		return t.trace(c.Args[0], seen)
 	case pkg == "sync/atomic" && strings.Contains(name, "Add"):
 		return origin{kinds: kCounter}
+	case trims[name]:
+		return t.trace(c.Args[0], seen) // what is trimmed off is not in the result
 	case passThrough[pkg]:
 		return args()
 	}
@@ -343,6 +375,63 @@ func (t *tracer) call(c *ssa.CallCommon, seen map[ssa.Value]bool) origin {
 		}
 	}
 	return o
+}
+
+// trims remove their other arguments from the first.
+var trims = map[string]bool{
+	"strings.TrimSuffix": true, "strings.TrimPrefix": true, "strings.Trim": true,
+	"strings.TrimLeft": true, "strings.TrimRight": true, "strings.TrimSpace": true,
+	"path/filepath.Dir": true, "path.Dir": true, "path/filepath.Base": true, "path.Base": true,
+}
+
+// constants returns the literal strings a name is built from, following the
+// same edges as trace.
+func (t *tracer) constants(v ssa.Value) []string {
+	var out []string
+	seen := map[ssa.Value]bool{}
+	var walk func(v ssa.Value)
+	walk = func(v ssa.Value) {
+		if seen[v] {
+			return
+		}
+		seen[v] = true
+		switch v := v.(type) {
+		case *ssa.Const:
+			if v.Value != nil && v.Value.Kind() == constant.String {
+				out = append(out, constant.StringVal(v.Value))
+			}
+		case *ssa.BinOp:
+			walk(v.X)
+			walk(v.Y)
+		case *ssa.Phi:
+			for _, e := range v.Edges {
+				walk(e)
+			}
+		case *ssa.MakeInterface:
+			walk(v.X)
+		case *ssa.Convert:
+			walk(v.X)
+		case *ssa.Slice:
+			if a, ok := v.X.(*ssa.Alloc); ok {
+				for _, e := range elems(a) {
+					walk(e)
+				}
+			}
+		case *ssa.Call:
+			fn := v.Call.StaticCallee()
+			switch {
+			case fn == nil:
+			case trims[fullName(fn)]:
+				walk(v.Call.Args[0])
+			case passThrough[pkgPath(fn)]:
+				for _, a := range v.Call.Args {
+					walk(a)
+				}
+			}
+		}
+	}
+	walk(v)
+	return out
 }
 
 func isEmptyString(v ssa.Value) bool {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -164,4 +165,24 @@ func handedOff(target string, sync func(*os.File) error) error {
 	}
 	f.Close()
 	return os.Rename(f.Name(), target)
+}
+
+// Found in go-internal's txtar-addmod: a package variable set from
+// os.MkdirTemp, and a fixed name inside it. The variable's name says tmp,
+// which does not make the file a shared temp file.
+var tmpdir string
+
+func setup() (err error) {
+	tmpdir, err = os.MkdirTemp("", "addmod-")
+	return err
+}
+
+func writeGoMod() error {
+	return os.WriteFile(filepath.Join(tmpdir, "go.mod"), []byte("module m\n"), 0o666)
+}
+
+// Found in x/tools' packagestest: ".temp" is trimmed off, not added.
+func restore(gomod string, content []byte) error {
+	gomod = strings.TrimSuffix(gomod, ".temp")
+	return os.WriteFile(gomod, content, 0o644)
 }
