@@ -1,0 +1,357 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/internal/ptrace"
+)
+
+// Config is one comparison.
+type Config struct {
+	Command       []string       // program and arguments
+	Dir           string         // working directory; empty means the current one
+	Env           []string       // nil means os.Environ()
+	Perturbations []Perturbation // compared against the first None
+
+	// Runs is how many times each perturbation runs. With Duration > 0
+	// rounds (one slot per perturbation) go on until Duration has passed,
+	// and Runs, if > 0, caps the runs per perturbation.
+	Runs     int
+	Duration time.Duration
+
+	Timeout  time.Duration // per run; a run that exceeds it fails and its process group is killed
+	Parallel int           // copies started at once in each slot (default 1)
+
+	FailIf   *regexp.Regexp // a match in stdout or stderr fails a run that exited 0
+	Syscalls []int          // for SyscallDelay; nil means the "file" group
+
+	// KeepFailures, if set, is a directory that receives the stdout and
+	// stderr of every failing run as <perturbation>-<n>.stdout/.stderr.
+	KeepFailures string
+
+	// Progress, if set, is called after every run (from one goroutine at a
+	// time) with the results so far.
+	Progress func(done, total int, so Report)
+}
+
+// Run runs the comparison: slots of Parallel copies under one perturbation,
+// interleaved round by round (A B C A B C …) so that drift of the machine
+// hits every perturbation alike. It returns the report when the runs are
+// done; when ctx is cancelled it stops the runs in flight, drops them, and
+// returns what was measured before, with Interrupted set. Errors are only
+// for runs that could not be started at all.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if len(cfg.Command) == 0 {
+		return nil, errors.New("runner: no command")
+	}
+	if cfg.Runs <= 0 && cfg.Duration <= 0 {
+		return nil, errors.New("runner: need Runs or Duration")
+	}
+	if cfg.Parallel < 1 {
+		cfg.Parallel = 1
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	if len(cfg.Perturbations) == 0 {
+		cfg.Perturbations = []Perturbation{{Kind: None}}
+	}
+	if cfg.Syscalls == nil {
+		nrs, err := ptrace.Syscalls("file")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Syscalls = nrs
+	}
+	if _, err := exec.LookPath(cfg.Command[0]); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	work, err := os.MkdirTemp("", "heisen-run-")
+	if err != nil {
+		return nil, fmt.Errorf("runner: temp dir: %w", err)
+	}
+	defer os.RemoveAll(work)
+	if cfg.KeepFailures != "" {
+		if err := os.MkdirAll(cfg.KeepFailures, 0o755); err != nil {
+			return nil, fmt.Errorf("runner: --keep-failures: %w", err)
+		}
+	}
+	cpus, err := allowedCPUs()
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, work: work, cpus: cpus, stats: make([]*tally, len(cfg.Perturbations))}
+	for i := range r.stats {
+		r.stats[i] = &tally{}
+	}
+	total := 0
+	if cfg.Runs > 0 {
+		total = cfg.Runs * len(cfg.Perturbations)
+	}
+	start := time.Now()
+	var runErr error
+rounds:
+	for round := 0; ; round++ {
+		if cfg.Duration > 0 && round > 0 && time.Since(start) >= cfg.Duration {
+			break
+		}
+		for i, p := range cfg.Perturbations {
+			copies := cfg.Parallel
+			if cfg.Runs > 0 {
+				copies = min(copies, cfg.Runs-r.stats[i].runs)
+			}
+			if copies <= 0 {
+				break rounds
+			}
+			outs, err := r.slot(ctx, p, copies)
+			if ctx.Err() != nil {
+				break rounds
+			}
+			if err != nil {
+				runErr = err
+				break rounds
+			}
+			for _, o := range outs {
+				r.stats[i].add(o)
+				r.done++
+				if o.failed {
+					if err := r.keep(p, r.stats[i].runs, o); err != nil {
+						runErr = err
+						break rounds
+					}
+				}
+				if cfg.Progress != nil {
+					cfg.Progress(r.done, total, *r.report(time.Since(start), false))
+				}
+			}
+		}
+	}
+	return r.report(time.Since(start), ctx.Err() != nil), runErr
+}
+
+type runner struct {
+	cfg   Config
+	work  string
+	cpus  []int
+	stats []*tally
+	done  int
+	seq   int
+}
+
+// outcome is one finished run.
+type outcome struct {
+	failed, timedOut bool
+	code             int
+	dur              time.Duration
+	stdout, stderr   string // files in the work directory
+}
+
+// slot runs copies of the command at once under p.
+func (r *runner) slot(ctx context.Context, p Perturbation, copies int) ([]outcome, error) {
+	if p.Kind == CPUContention {
+		stop, err := r.contend(p.Threads)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
+	outs := make([]outcome, copies)
+	errs := make([]error, copies)
+	var wg sync.WaitGroup
+	for i := range copies {
+		r.seq++
+		seq := r.seq
+		wg.Go(func() { outs[i], errs[i] = r.once(ctx, p, seq) })
+	}
+	wg.Wait()
+	return outs, errors.Join(errs...)
+}
+
+// once runs the command one time under p.
+func (r *runner) once(ctx context.Context, p Perturbation, seq int) (outcome, error) {
+	o := outcome{
+		stdout: filepath.Join(r.work, fmt.Sprintf("%d.stdout", seq)),
+		stderr: filepath.Join(r.work, fmt.Sprintf("%d.stderr", seq)),
+	}
+	stdout, err := os.Create(o.stdout)
+	if err != nil {
+		return o, fmt.Errorf("runner: %w", err)
+	}
+	defer stdout.Close()
+	stderr, err := os.Create(o.stderr)
+	if err != nil {
+		return o, fmt.Errorf("runner: %w", err)
+	}
+	defer stderr.Close()
+
+	argv, env := r.cfg.Command, r.cfg.Env
+	if p.Kind == Unbuffered {
+		argv, env = unbuffered(argv, env)
+	}
+	runCtx := ctx
+	if r.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, r.cfg.Timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	var code int
+	if p.Kind == SyscallDelay {
+		code, err = r.traced(runCtx, p.Delay, argv, env, stdout, stderr)
+	} else {
+		code, err = r.plain(runCtx, p, argv, env, stdout, stderr)
+	}
+	o.dur = time.Since(start)
+	if err != nil {
+		return o, err
+	}
+	o.code = code
+	o.timedOut = runCtx.Err() != nil && ctx.Err() == nil
+	o.failed = code != 0 || o.timedOut || r.matches(o.stdout) || r.matches(o.stderr)
+	return o, nil
+}
+
+// plain runs argv with os/exec in its own process group, applying the
+// perturbations that need no tracer.
+func (r *runner) plain(ctx context.Context, p Perturbation, argv, env []string, stdout, stderr *os.File) (int, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.cfg.Dir, env, stdout, stderr
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	var err error
+	if p.Kind == OneCPU {
+		err = startPinned(cmd, r.cpus[len(r.cpus)-1])
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("runner: start %s: %w", argv[0], err)
+	}
+	pgid := cmd.Process.Pid
+	waited := make(chan struct{})
+	var chaosDone chan struct{}
+	if p.Kind == Chaos {
+		chaosDone = make(chan struct{})
+		go func() {
+			defer close(chaosDone)
+			chaos(waited, pgid, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(pgid))))
+		}()
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			unix.Kill(-pgid, unix.SIGKILL)
+		case <-waited:
+		}
+	}()
+	err = cmd.Wait()
+	close(waited)
+	if chaosDone != nil {
+		<-chaosDone
+	}
+	// Whatever the command left running in its group does not outlive
+	// the run.
+	unix.Kill(-pgid, unix.SIGKILL)
+	return exitCode(cmd.ProcessState, err)
+}
+
+func exitCode(ps *os.ProcessState, err error) (int, error) {
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return 0, fmt.Errorf("runner: wait: %w", err)
+	}
+	if ps.Exited() {
+		return ps.ExitCode(), nil
+	}
+	return -1, nil // killed by a signal
+}
+
+// traced runs argv under ptrace, holding every filtered syscall for delay.
+func (r *runner) traced(ctx context.Context, delay time.Duration, argv, env []string, stdout, stderr *os.File) (int, error) {
+	cmd := &ptrace.Cmd{Path: argv[0], Args: argv, Env: env, Dir: r.cfg.Dir, Stdout: stdout, Stderr: stderr, Setpgid: true}
+	cfg := &ptrace.Config{
+		Syscalls: r.cfg.Syscalls,
+		Enter:    func(*ptrace.Stop) ptrace.Action { return ptrace.Action{Delay: delay} },
+	}
+	res, err := ptrace.Run(ctx, cmd, cfg, nil)
+	if res.Pid > 0 {
+		unix.Kill(-res.Pid, unix.SIGKILL)
+	}
+	if err != nil && ctx.Err() == nil {
+		return 0, fmt.Errorf("runner: %w", err)
+	}
+	return res.ExitCode(), nil
+}
+
+// matches reports whether --fail-if matches the file's contents.
+func (r *runner) matches(path string) bool {
+	if r.cfg.FailIf == nil {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && r.cfg.FailIf.Match(b)
+}
+
+// keep copies a failing run's output into the KeepFailures directory.
+func (r *runner) keep(p Perturbation, n int, o outcome) error {
+	if r.cfg.KeepFailures == "" {
+		return nil
+	}
+	base := filepath.Join(r.cfg.KeepFailures, fmt.Sprintf("%s-%d", fileSafe(p.String()), n))
+	if err := copyFile(o.stdout, base+".stdout"); err != nil {
+		return err
+	}
+	return copyFile(o.stderr, base+".stderr")
+}
+
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '=' || r == '/' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return fmt.Errorf("runner: keeping a failure: %w", err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return fmt.Errorf("runner: keeping a failure: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("runner: keeping a failure: copy to %s: %w", to, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("runner: keeping a failure: %w", err)
+	}
+	return nil
+}
+
+// unbuffered wraps argv with stdbuf when it exists and sets the variables
+// runtimes honour.
+func unbuffered(argv, env []string) ([]string, []string) {
+	env = append(slices.Clip(env), "PYTHONUNBUFFERED=1")
+	if sb, err := exec.LookPath("stdbuf"); err == nil {
+		argv = append([]string{sb, "-o0", "-e0"}, argv...)
+	}
+	return argv, env
+}

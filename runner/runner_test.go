@@ -1,0 +1,356 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		// syscall-delay needs ptrace of arbitrary children.
+		os.Stdout.WriteString("skipping: heisen run's tests need root (ptrace, SIGSTOP of children)\n")
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// build compiles a test program from testdata.
+func build(t *testing.T, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+name)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, b)
+	}
+	return out
+}
+
+func perturbations(t *testing.T, list string) []Perturbation {
+	t.Helper()
+	ps, err := ParsePerturbations(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+func mustRun(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rep
+}
+
+func logReport(t *testing.T, rep *Report) {
+	t.Helper()
+	for _, r := range rep.Results {
+		p := -1.0
+		if r.P != nil {
+			p = *r.P
+		}
+		t.Logf("%-18s %d/%d  median %.3fs  p %.2g  %s", r.Perturbation, r.Failures, r.Runs, r.MedianS, p, r.Verdict)
+	}
+	t.Log(rep.Summary)
+}
+
+// The story's bug: two processes replacing one file through a temp named
+// after the clock in seconds. Its failures depend on timing, and heisen run
+// must say so.
+func TestProofTimingSensitiveRace(t *testing.T) {
+	racer := build(t, "racer")
+	rep := mustRun(t, Config{
+		Command:       []string{racer},
+		Perturbations: perturbations(t, "none,syscall-delay=1ms,one-cpu"),
+		Runs:          30,
+		Timeout:       30 * time.Second,
+	})
+	logReport(t, rep)
+	changed := false
+	for _, r := range rep.Results[1:] {
+		changed = changed || r.Verdict != NoChange
+		if r.Verdict != NoChange && r.Reading == "" {
+			t.Errorf("%s: verdict %s without a reading", r.Perturbation, r.Verdict)
+		}
+	}
+	if !changed {
+		t.Fatalf("no significant change under syscall-delay or one-cpu for a timing-dependent race")
+	}
+	if !strings.HasPrefix(rep.Summary, "timing-sensitive") {
+		t.Errorf("summary %q", rep.Summary)
+	}
+}
+
+// A program that fails with a fixed probability, independent of timing,
+// must get no verdict of timing sensitivity under any perturbation. coin's
+// failures follow a fixed pseudo-random sequence (see its doc), and the runs
+// happen in a fixed order, so this test has the same outcome every time.
+func TestProofRandomFailureIsNoChange(t *testing.T) {
+	coin := build(t, "coin")
+	counter := filepath.Join(t.TempDir(), "counter")
+	rep := mustRun(t, Config{
+		Command:       []string{coin},
+		Env:           append(os.Environ(), "COIN_COUNTER="+counter, "COIN_PERCENT=30"),
+		Perturbations: perturbations(t, "none,syscall-delay=1ms,one-cpu,cpu-contention=2,chaos,unbuffered"),
+		Runs:          25,
+		Timeout:       30 * time.Second,
+	})
+	logReport(t, rep)
+	failures := 0
+	for _, r := range rep.Results {
+		failures += r.Failures
+		if r.Runs != 25 {
+			t.Errorf("%s: %d runs, want 25", r.Perturbation, r.Runs)
+		}
+		if r.Perturbation != "none" && r.Verdict != NoChange {
+			t.Errorf("%s: verdict %s for a failure that does not depend on timing", r.Perturbation, r.Verdict)
+		}
+	}
+	// Every run drew from the sequence: 150 draws at 30%.
+	if failures < 25 || failures > 65 {
+		t.Errorf("%d failures in 150 runs at 30%%", failures)
+	}
+	if !strings.Contains(rep.Summary, "does not depend on any perturbation") {
+		t.Errorf("summary %q", rep.Summary)
+	}
+}
+
+func TestProofAlwaysAndNeverFail(t *testing.T) {
+	for _, c := range []struct {
+		cmd  string
+		rate float64
+		sum  string
+	}{
+		{"false", 1, "every one of"},
+		{"true", 0, "no failures"},
+	} {
+		rep := mustRun(t, Config{
+			Command:       []string{c.cmd},
+			Perturbations: perturbations(t, DefaultPerturbations()),
+			Runs:          4,
+			Timeout:       10 * time.Second,
+		})
+		for _, r := range rep.Results {
+			if r.Runs != 4 || r.Rate != c.rate {
+				t.Errorf("%s under %s: rate %v in %d runs, want %v in 4", c.cmd, r.Perturbation, r.Rate, r.Runs, c.rate)
+			}
+			if want := (r.Perturbation == "none"); want != (r.Verdict == Baseline) || (!want && r.Verdict != NoChange) {
+				t.Errorf("%s under %s: verdict %s", c.cmd, r.Perturbation, r.Verdict)
+			}
+			if r.CILow > r.Rate || r.CIHigh < r.Rate {
+				t.Errorf("%s under %s: rate %v outside [%v, %v]", c.cmd, r.Perturbation, r.Rate, r.CILow, r.CIHigh)
+			}
+		}
+		if !strings.HasPrefix(rep.Summary, c.sum) {
+			t.Errorf("%s: summary %q", c.cmd, rep.Summary)
+		}
+	}
+}
+
+func TestTimeoutKillsTheGroup(t *testing.T) {
+	dir := t.TempDir()
+	mark := filepath.Join(dir, "survived")
+	// The background child would leave a mark if the group were not killed.
+	script := `(sleep 1; touch "$1") & sleep 30`
+	start := time.Now()
+	rep := mustRun(t, Config{
+		Command:       []string{"sh", "-c", script, "sh", mark},
+		Perturbations: perturbations(t, "none,syscall-delay=1ms"),
+		Runs:          1,
+		Timeout:       300 * time.Millisecond,
+	})
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("took %v", el)
+	}
+	for _, r := range rep.Results {
+		if r.Failures != 1 || r.Timeouts != 1 {
+			t.Errorf("%s: %d failures, %d timeouts; want 1 and 1", r.Perturbation, r.Failures, r.Timeouts)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := os.Stat(mark); err == nil {
+		t.Error("a background process of a timed-out run survived the kill")
+	}
+}
+
+func TestFailIfAndKeepFailures(t *testing.T) {
+	keep := t.TempDir()
+	rep := mustRun(t, Config{
+		Command:       []string{"sh", "-c", `echo "ERROR: boom"; echo detail >&2`},
+		Perturbations: perturbations(t, "none,syscall-delay=1ms"),
+		Runs:          2,
+		FailIf:        regexp.MustCompile(`^ERROR:`),
+		KeepFailures:  keep,
+	})
+	for _, r := range rep.Results {
+		if r.Failures != 2 {
+			t.Errorf("%s: %d failures, want 2 (exit 0 but --fail-if matched)", r.Perturbation, r.Failures)
+		}
+	}
+	for _, name := range []string{"none-1", "none-2", "syscall-delay_1ms-1", "syscall-delay_1ms-2"} {
+		out, err := os.ReadFile(filepath.Join(keep, name+".stdout"))
+		if err != nil || string(out) != "ERROR: boom\n" {
+			t.Errorf("%s.stdout = %q, %v", name, out, err)
+		}
+		if errOut, err := os.ReadFile(filepath.Join(keep, name+".stderr")); err != nil || string(errOut) != "detail\n" {
+			t.Errorf("%s.stderr = %q, %v", name, errOut, err)
+		}
+	}
+}
+
+// keptOutput runs a failing script once under p and returns its stdout.
+func keptOutput(t *testing.T, p, script string) string {
+	t.Helper()
+	keep := t.TempDir()
+	mustRun(t, Config{
+		Command:       []string{"sh", "-c", script + "; exit 1"},
+		Perturbations: perturbations(t, p),
+		Runs:          1,
+		KeepFailures:  keep,
+	})
+	out, err := os.ReadFile(filepath.Join(keep, fileSafe(perturbations(t, p)[len(perturbations(t, p))-1].String())+"-1.stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func TestOneCPUPinsTheWholeTree(t *testing.T) {
+	cpus, err := allowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cpus) < 2 {
+		t.Skip("one CPU only: pinning cannot be told apart")
+	}
+	out := keptOutput(t, "one-cpu", `grep Cpus_allowed_list /proc/self/status; sh -c 'grep Cpus_allowed_list /proc/self/status'`)
+	want := "Cpus_allowed_list:\t" + strconv.Itoa(cpus[len(cpus)-1]) + "\n"
+	if out != want+want {
+		t.Errorf("one-cpu: process and child report\n%q\nwant twice %q", out, want)
+	}
+	if out := keptOutput(t, "none", `grep Cpus_allowed_list /proc/self/status`); out == want {
+		t.Errorf("baseline is pinned too: %q", out)
+	}
+}
+
+func TestUnbufferedEnvironment(t *testing.T) {
+	if out := keptOutput(t, "unbuffered", `echo "$PYTHONUNBUFFERED"`); out != "1\n" {
+		t.Errorf("PYTHONUNBUFFERED = %q, want 1", out)
+	}
+	if _, err := exec.LookPath("stdbuf"); err == nil {
+		if out := keptOutput(t, "unbuffered", `echo "$_STDBUF_O"`); out != "0\n" {
+			t.Errorf("stdbuf not applied: _STDBUF_O = %q", out)
+		}
+	}
+}
+
+func TestCPUContentionPinsBusyProcesses(t *testing.T) {
+	cpus, err := allowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{cpus: cpus}
+	stop, err := r.contend(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	var spinners []int
+	for _, pid := range processTree(os.Getpid())[1:] {
+		env, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		if strings.Contains(string(env), spinEnv+"=") {
+			spinners = append(spinners, pid)
+			if s := procField(pid, "State:"); !strings.HasPrefix(s, "R") {
+				t.Errorf("spinner %d in state %q, want running", pid, s)
+			}
+			if s := procField(pid, "Cpus_allowed_list:"); strings.ContainsAny(s, ",-") {
+				t.Errorf("spinner %d allowed on %q, want one CPU", pid, s)
+			}
+		}
+	}
+	stop()
+	if len(spinners) != 2 {
+		t.Fatalf("found %d busy processes, want 2", len(spinners))
+	}
+	for _, pid := range spinners {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+			t.Errorf("spinner %d still exists after stop", pid)
+		}
+	}
+}
+
+func TestChaosStopsWithinItsShare(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "while :; do :; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		chaos(done, cmd.Process.Pid, newRand(1))
+		close(finished)
+	}()
+	var samples, stopped int
+	for end := time.Now().Add(800 * time.Millisecond); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		samples++
+		if strings.HasPrefix(procField(cmd.Process.Pid, "State:"), "T") {
+			stopped++
+		}
+	}
+	close(done)
+	<-finished
+	share := float64(stopped) / float64(samples)
+	t.Logf("stopped in %d of %d samples", stopped, samples)
+	if stopped == 0 {
+		t.Error("chaos never stopped the process")
+	}
+	if share > chaosShare+0.1 {
+		t.Errorf("stopped %.0f%% of the time, bound is %.0f%%", 100*share, 100*chaosShare)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if s := procField(cmd.Process.Pid, "State:"); strings.HasPrefix(s, "T") {
+		t.Errorf("process left stopped after chaos ended: %q", s)
+	}
+}
+
+func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	rep, err := Run(ctx, Config{Command: []string{"sleep", "0.05"}, Perturbations: perturbations(t, "none,one-cpu"), Runs: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted {
+		t.Error("not marked interrupted")
+	}
+	n := rep.Results[0].Runs + rep.Results[1].Runs
+	if n == 0 || n >= 2000 {
+		t.Errorf("%d runs measured before the interrupt", n)
+	}
+	if rep.Results[0].Failures != 0 {
+		t.Errorf("interrupted runs counted as failures: %+v", rep.Results[0])
+	}
+}
+
+func TestDurationRunsWholeRounds(t *testing.T) {
+	rep := mustRun(t, Config{Command: []string{"true"}, Perturbations: perturbations(t, "none,unbuffered,one-cpu"), Duration: 200 * time.Millisecond, Parallel: 2})
+	n := rep.Results[0].Runs
+	if n < 2 {
+		t.Fatalf("%d runs in 200ms", n)
+	}
+	for _, r := range rep.Results {
+		if r.Runs != n || r.Runs%2 != 0 {
+			t.Errorf("%s: %d runs; want %d, whole rounds of 2 copies", r.Perturbation, r.Runs, n)
+		}
+	}
+}
