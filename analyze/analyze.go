@@ -133,10 +133,11 @@ type window struct {
 	path       string // the name it was opened under; "" for O_TMPFILE
 	flags      trail.OpenFlags
 	open       trail.Event
-	firstWrite trail.Event // zero TS until it writes
-	nameEnd    trail.Event // the close, rename or unlink that ended its name
-	node       *node       // nil for directories and reads of unknown files
-	gen        int         // node.renames when opened
+	firstWrite mark         // zero until it writes
+	nameEnd    *trail.Event // the close, rename or unlink that ended its name, kept for collisions only
+	paired     bool         // in a name-level overlap pair
+	node       *node        // nil for directories and reads of unknown files
+	gen        int          // node.renames when opened
 	writes     int
 	named      bool // still in names[path].active
 	dir        bool // a directory handle, for fsync
@@ -160,14 +161,37 @@ type node struct {
 	writers      []*window // writer windows since creation or the last rename, capped
 	wrote        bool      // a write event was seen
 	synced       bool      // fsync or fdatasync since the last write
-	lastWrite    trail.Event
+	lastWrite    mark
 	renames      int
-	renameEv     trail.Event
+	renameEv     *trail.Event  // the last rename, kept while windows opened before it are open
 	inPlace      []trail.Event // O_TRUNC opens of this name, final unless it is renamed away
 	inPlaceCount int
 	war          *Finding // the open write-after-rename finding
 	shared       *Finding // the open shared-inode-write finding
 	hasContent   bool
+}
+
+// A mark is a write event kept for evidence in less room than an Event.
+type mark struct {
+	ts       time.Time
+	pos      trail.Pos
+	pid, tid int
+	fd       int
+	off, len int64
+	call     string
+}
+
+func markOf(e *trail.Event) mark {
+	return mark{ts: e.TS, pos: e.Pos, pid: e.PID, tid: e.TID, fd: e.FD, off: e.Off, len: e.Len, call: e.Call}
+}
+
+// event returns the write event m was made from, or nil for no mark.
+func (m *mark) event() *trail.Event {
+	if m.ts.IsZero() {
+		return nil
+	}
+	return &trail.Event{TS: m.ts, Pos: m.pos, PID: m.pid, TID: m.tid, Op: trail.OpWrite, FD: m.fd,
+		Off: m.off, Len: m.len, Ret: m.len, Call: m.call}
 }
 
 const maxWriters = 16
@@ -314,6 +338,7 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 		}
 		if !(o.pid == w.pid && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
 			ns.pairs = append(ns.pairs, [2]*window{o, w})
+			o.paired, w.paired = true, true
 		}
 	}
 	if w.fd < 0 {
@@ -397,20 +422,20 @@ func (a *Analyzer) write(e *trail.Event) {
 	if n == nil {
 		return
 	}
-	n.wrote, n.hasContent, n.lastWrite = true, true, *e
+	n.wrote, n.hasContent, n.lastWrite = true, true, markOf(e)
 	n.synced = w != nil && w.flags&trail.O_DSYNC != 0
 	if w == nil {
 		return
 	}
 	w.writes++
-	if w.firstWrite.TS.IsZero() {
-		w.firstWrite = *e
+	if w.firstWrite.ts.IsZero() {
+		w.firstWrite = markOf(e)
 	}
 	if w.gen < n.renames {
 		f := n.war
 		if f == nil {
 			f = a.newFinding(WriteAfterRename, n.path)
-			f.add(&n.renameEv)
+			f.add(n.renameEv)
 			f.Message = fmt.Sprintf("pid %d wrote through a descriptor opened before %s was renamed into place by pid %d: readers see the target change",
 				w.pid, n.path, n.renameEv.PID)
 			n.war = f
@@ -434,7 +459,7 @@ func (a *Analyzer) write(e *trail.Event) {
 			f.Count++
 		}
 		f.add(&o.open)
-		f.add(&o.firstWrite)
+		f.add(o.firstWrite.event())
 		f.add(&w.open)
 		f.add(e)
 	}
@@ -486,7 +511,11 @@ func (a *Analyzer) rename(e *trail.Event) {
 	n.path = dst
 	a.byPath[dst] = n
 	n.renames++
-	n.renameEv = *e
+	n.renameEv = nil
+	if len(n.windows) > 0 {
+		ev := *e // a write-after-rename needs it as evidence
+		n.renameEv = &ev
+	}
 	n.war, n.shared = nil, nil
 	n.inPlace, n.inPlaceCount = nil, 0
 	n.writers = n.writers[:0]
@@ -522,7 +551,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	var pids []string
 	for _, w := range append(writers, stillOpen...) {
 		f.add(&w.open)
-		f.add(&w.firstWrite)
+		f.add(w.firstWrite.event())
 		if !slices.Contains(pids, strconv.Itoa(w.pid)) {
 			pids = append(pids, strconv.Itoa(w.pid))
 		}
@@ -541,9 +570,8 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 func (a *Analyzer) checkSync(n *node, e *trail.Event) {
 	if n.wrote && !n.synced && a.byPath[e.To] != nil {
 		f := a.group(UnsyncedRename, e.To)
-		f.add(&n.lastWrite)
+		f.add(n.lastWrite.event())
 		f.add(e)
-		f.Message = fmt.Sprintf("%d renames over %s of a source not fsynced after its last write: a crash can leave the target empty or old", f.Count, e.To)
 	}
 	if a.opts.Durability || (n.wrote && n.synced) {
 		for _, dir := range []string{filepath.Dir(e.To), filepath.Dir(e.Path)} {
@@ -560,7 +588,6 @@ func (a *Analyzer) checkSync(n *node, e *trail.Event) {
 				f.Count++
 			}
 			f.add(e)
-			f.Message = fmt.Sprintf("%d renames into %s not followed by an fsync of %s: a crash can undo them", f.Count, e.To, dir)
 			if filepath.Dir(e.Path) == filepath.Dir(e.To) {
 				break
 			}
@@ -615,8 +642,9 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 		return
 	}
 	w.named = false
-	if e != nil {
-		w.nameEnd = *e
+	if e != nil && w.paired {
+		ev := *e
+		w.nameEnd = &ev
 	}
 	ns := a.names[w.path]
 	ns.active = slices.DeleteFunc(ns.active, func(o *window) bool { return o == w })
@@ -636,8 +664,8 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	for _, p := range pairs {
 		for _, w := range p {
 			f.add(&w.open)
-			f.add(&w.firstWrite)
-			f.add(&w.nameEnd)
+			f.add(w.firstWrite.event())
+			f.add(w.nameEnd)
 			secs = append(secs, w.open.TS.Unix())
 		}
 		d := p[0].open.TS.Sub(p[1].open.TS).Abs()
@@ -687,8 +715,7 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 	if w.inPlace && !w.renamedAwy {
 		f := a.group(InPlaceRewrite, w.path)
 		f.add(&w.open)
-		f.add(&w.firstWrite)
-		f.Message = inPlaceMessage(w.path, f.Count)
+		f.add(w.firstWrite.event())
 	}
 	if a.opts.OnWindow != nil {
 		end := a.last
@@ -814,7 +841,6 @@ func (a *Analyzer) Finish() []*Finding {
 			f.add(&n.inPlace[i])
 		}
 		f.Omitted += n.inPlaceCount - len(n.inPlace)
-		f.Message = inPlaceMessage(p, f.Count)
 	}
 	for _, pending := range a.dirs {
 		for _, f := range pending {
@@ -827,6 +853,7 @@ func (a *Analyzer) Finish() []*Finding {
 	out := a.findings[:0:0]
 	for _, f := range a.findings {
 		f.sortEvidence()
+		groupMessage(f)
 		if a.keep(f) {
 			out = append(out, f)
 		}
@@ -868,6 +895,15 @@ func pathMatches(pattern, path string) bool {
 	return ok
 }
 
-func inPlaceMessage(path string, n int) string {
-	return fmt.Sprintf("%s was truncated and rewritten in place (%d times): readers and crashes can see it empty or half-written", path, n)
+// groupMessage writes the message of a grouped warning once its count is
+// final.
+func groupMessage(f *Finding) {
+	switch f.Kind {
+	case UnsyncedRename:
+		f.Message = fmt.Sprintf("%d renames over %s of a source not fsynced after its last write: a crash can leave the target empty or old", f.Count, f.Path)
+	case UnsyncedDir:
+		f.Message = fmt.Sprintf("%d renames into %s not followed by an fsync of %s: a crash can undo them", f.Count, f.Path, filepath.Dir(f.Path))
+	case InPlaceRewrite:
+		f.Message = fmt.Sprintf("%s was truncated and rewritten in place (%d times): readers and crashes can see it empty or half-written", f.Path, f.Count)
+	}
 }
