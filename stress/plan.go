@@ -51,9 +51,8 @@ type Summary struct {
 	Writes, Failed     int
 	Elapsed            time.Duration // time the writers ran, all rounds
 	Corrupt            []Corruption
-	Explained          int      // corruptions linked to an analyze finding (trail observer)
-	Findings           []string // what analyze said explains them, one line each
-	Trail              string   // the trail file every round appended to ("" without one)
+	Explained          int    // corruptions linked to an analyze finding (trail observer)
+	Trail              string // the trail file every round appended to ("" without one)
 	Interrupted        bool
 }
 
@@ -156,12 +155,12 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 			if err != nil {
 				return cells, notes, err
 			}
-			cell.add(res)
-			if cfg.Trail != "" && len(res.Corrupt) > 0 {
-				if err := cell.explain(res); err != nil {
+			if len(res.Corrupt) > 0 {
+				if _, err := Explain(res); err != nil {
 					return cells, notes, err
 				}
 			}
+			cell.Add(res)
 			if res.Interrupted {
 				return cells, notes, nil
 			}
@@ -170,7 +169,16 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 	return cells, notes, nil
 }
 
-func (s *Summary) add(r *Result) {
+// Add adds the counts of one run to s.
+func (s *Summary) Add(r *Result) {
+	if s.Strategy == "" {
+		s.Strategy, s.Observer, s.Workers = r.Strategy, r.Observer, r.Workers
+	}
+	for _, c := range r.Corrupt {
+		if c.Finding != nil {
+			s.Explained++
+		}
+	}
 	s.Writes += r.Writes
 	s.Failed += r.Failed
 	s.Elapsed += r.Elapsed

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/heisen-dev/heisen/analyze"
 )
 
 // Exec is how Run starts a worker: the program, its argv (Args[0] is the
@@ -76,6 +78,9 @@ type Corruption struct {
 	At      time.Time // when it was first seen
 	SeenBy  string    // "reader 1", or "writer 3 after its write"
 	File    string    // the saved bytes, in Dir (gone unless the directory is kept)
+
+	// Finding is the analyze finding that explains it, set by Explain.
+	Finding *analyze.Finding
 }
 
 // Result is what one run measured.

@@ -1,13 +1,321 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/heisen-dev/heisen/stress"
+	"github.com/heisen-dev/heisen/trail"
 )
 
-// cmdDemo is not built yet; see the open issue for heisen demo.
-func cmdDemo(_ context.Context, _ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "heisen demo: not built yet")
-	return exitUsage
+const demoAbout = `Tell the story of the bug that only existed when nobody was watching, with
+real processes, in about a minute:
+
+  1. 4 worker processes replace one file the story's way, with the temp name
+     target.<unix seconds>.tmp, until a reader catches a corrupt version;
+  2. the trail the workers left shows two of them opening the same temp name
+     in the same second;
+  3. heisen analyze names the race from the trail alone;
+  4. the fix (target.<pid>.<random hex>.tmp) and atomicfile replace the file
+     as many times with no corruption.
+
+It needs nothing but Go: no strace, no root.`
+
+// The demo's workload: enough writes per run that a collision in the same
+// second is all but certain, few enough that a run takes a second or two.
+const (
+	demoWorkers = 4
+	demoWrites  = 250 // per worker and run
+	demoTries   = 8   // timestamp runs before giving up on a telling corruption
+	demoSize    = 4096
+	demoChunk   = 1024
+)
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("demo", "", demoAbout, stderr)
+	if code, ok := parse(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "demo", "unexpected argument %q: demo takes no arguments", fs.Arg(0))
+	}
+	self, err := selfExec()
+	if err != nil {
+		fmt.Fprintf(stderr, "heisen demo: %v\n", err)
+		return exitFail
+	}
+	dir, err := os.MkdirTemp("", "heisen-demo-")
+	if err != nil {
+		fmt.Fprintf(stderr, "heisen demo: create run directory: %v\n", err)
+		return exitFail
+	}
+	defer os.RemoveAll(dir)
+	d := &demo{ctx: ctx, out: stdout, st: newStyle(stdout), live: newLiveLine(stderr), dir: dir, self: self}
+	code := d.run()
+	d.live.clear()
+	return code
 }
+
+type demo struct {
+	ctx  context.Context
+	out  io.Writer
+	st   style
+	live *liveLine
+	dir  string
+	self stress.Exec
+	runs int
+}
+
+func (d *demo) printf(format string, a ...any) { fmt.Fprintf(d.out, format, a...) }
+
+// config is one run of strategy, with the workers leaving a trail.
+func (d *demo) config(strategy string, writes int) (stress.Config, error) {
+	d.runs++
+	run := filepath.Join(d.dir, fmt.Sprintf("%d-%s", d.runs, strategy))
+	if err := os.Mkdir(run, 0o755); err != nil {
+		return stress.Config{}, err
+	}
+	return stress.Config{
+		Strategy: strategy, Observer: "trail", Dir: run,
+		Workers: demoWorkers, Writes: writes, Size: demoSize, Chunk: demoChunk, Readers: 1,
+		Self: d.self, Trail: filepath.Join(run, "trail.jsonl"),
+		Progress: func(p stress.Progress) { d.live.show(strategy, p) },
+	}, nil
+}
+
+func (d *demo) run() int {
+	st := d.st
+	d.printf("%s\n\n", st.bold("heisen demo: the bug that only existed when nobody was watching"))
+	d.printf("A worker replaced a file the \"safe\" way, a temp file renamed over the target,\n")
+	d.printf("and once in a few thousand runs the target came out spliced. The temp name:\n\n")
+	d.printf("    tmp = f\"{target}.{int(time.time())}.tmp\"    %s\n\n", st.dim("# whole seconds, opened with O_TRUNC"))
+
+	// 1. The story's writer until a reader catches it.
+	d.printf("%s %d worker processes, %d replaces each, 1 reader checking every version\n",
+		st.bold("1. The story's writer."), demoWorkers, demoWrites)
+	ts := &stress.Summary{}
+	var caught *stress.Corruption
+	var caughtRun *stress.Result
+	for try := 1; try <= demoTries; try++ {
+		res, err := d.stress("timestamp", demoWrites)
+		if err != nil || res == nil {
+			return d.fail(err)
+		}
+		if _, err := stress.Explain(res); err != nil {
+			return d.fail(err)
+		}
+		ts.Add(res)
+		if c := telling(res); c != nil {
+			caught, caughtRun = c, res
+			if stress.CollidingOpens(c, res.PIDs) != nil {
+				break
+			}
+		}
+		if d.ctx.Err() != nil {
+			break
+		}
+	}
+	if d.ctx.Err() != nil {
+		return d.interrupted(ts)
+	}
+	if caught == nil {
+		d.printf("   %s in %d writes: this machine did not collide. Run it again, or try\n", st.red("no corruption"), ts.Writes)
+		d.printf("   heisen stress --strategy timestamp --workers 8\n")
+		return exitFail
+	}
+	d.printf("   %s after %d writes: %d corrupt versions, %.1f per 1,000 writes\n\n",
+		st.red("caught"), ts.Writes, len(ts.Corrupt), ts.Rate())
+	d.printf("   version %s (%d bytes, seen by %s) is %s:\n", caught.Version, caught.Size, caught.SeenBy, st.red(caught.Kind.String()))
+	d.printBytes(caught, caughtRun.PIDs)
+
+	// 2. The trail.
+	pair := stress.CollidingOpens(caught, caughtRun.PIDs)
+	d.printf("\n%s Every worker logged the open of its temp file and its rename.\n", st.bold("2. The trail."))
+	if len(pair) == 2 {
+		runDir := filepath.Dir(caughtRun.Target)
+		d.printf("   Two workers opened the same temp name in the same second, %s UTC\n", pair[0].TS.UTC().Format("15:04:05"))
+		d.printf("   (%s):\n", st.dim("$DIR is "+runDir))
+		lines, err := trailLines(caughtRun.Trail, pair[0].Pos.Line, pair[1].Pos.Line)
+		if err != nil {
+			return d.fail(err)
+		}
+		for i, l := range lines {
+			d.printf("\n   %s\n   %s\n", st.dim(fmt.Sprintf("trail.jsonl:%d", pair[i].Pos.Line)), strings.ReplaceAll(l, runDir, "$DIR"))
+		}
+	} else {
+		d.printf("   (the finding for this version has no two opens of one name; see step 3)\n")
+	}
+
+	// 3. analyze.
+	d.printf("\n%s heisen analyze, reading only the trail, says:\n", st.bold("3. The diagnosis."))
+	if f := caught.Finding; f != nil {
+		d.printf("   %s %s: %s\n", st.red(f.Severity.String()), f.Kind, shorten(f.Message, filepath.Dir(caughtRun.Target)))
+		if f.Note != "" {
+			d.printf("   %s\n", st.dim(f.Note))
+		}
+	} else {
+		d.printf("   no finding explains this version (a trail line lost, or a race analyze does not know)\n")
+	}
+	d.printf("   %d of the %d corrupt versions are explained by a finding like this one.\n", ts.Explained, len(ts.Corrupt))
+
+	// 4. The fix.
+	per := ts.Writes / demoWorkers
+	d.printf("\n%s The same %d writes with a name unique per process and call,\n", st.bold("4. The fix."), ts.Writes)
+	d.printf("   tmp = f\"{target}.{os.getpid()}.{uuid4().hex}.tmp\", and with atomicfile:\n")
+	cells := []*stress.Summary{ts}
+	for _, s := range []string{"uuid", "atomicfile"} {
+		res, err := d.stress(s, per)
+		if err != nil || res == nil {
+			return d.fail(err)
+		}
+		if _, err := stress.Explain(res); err != nil {
+			return d.fail(err)
+		}
+		sum := &stress.Summary{}
+		sum.Add(res)
+		cells = append(cells, sum)
+		verdict := st.green("no corruption")
+		if len(sum.Corrupt) > 0 {
+			verdict = st.red(fmt.Sprintf("%d corrupt", len(sum.Corrupt)))
+		}
+		d.printf("   %-10s %d writes, %d distinct versions checked by the reader: %s\n", s, sum.Writes, res.Versions, verdict)
+		if d.ctx.Err() != nil {
+			return d.interrupted(cells...)
+		}
+	}
+	d.printf("\n")
+	printTable(d.out, cells)
+	d.printf("\n%s\n", st.dim("Rates are corrupt writes per 1,000 with a 95% Wilson interval. Measure more:\n  heisen stress --strategy timestamp,pid,millis,inplace,uuid,atomicfile --observe none,strace,trail"))
+	for _, c := range cells[1:] {
+		if len(c.Corrupt) > 0 {
+			return exitFail
+		}
+	}
+	return exitOK
+}
+
+// stress runs one strategy with the live line, clearing it afterwards.
+func (d *demo) stress(strategy string, writes int) (*stress.Result, error) {
+	cfg, err := d.config(strategy, writes)
+	if err != nil {
+		return nil, err
+	}
+	res, err := stress.Run(d.ctx, cfg)
+	d.live.clear()
+	return res, err
+}
+
+// telling picks the corruption that tells the story best: spliced from
+// two writers and explained, then any explained one, then any.
+func telling(r *stress.Result) *stress.Corruption {
+	var best *stress.Corruption
+	score := func(c *stress.Corruption) int {
+		s := 0
+		if c.Finding != nil {
+			s += 2
+		}
+		if len(c.Sources) >= 2 && c.Kind == stress.Spliced {
+			s += 3
+		}
+		if stress.CollidingOpens(c, r.PIDs) != nil {
+			s++
+		}
+		return s
+	}
+	for i := range r.Corrupt {
+		if c := &r.Corrupt[i]; best == nil || score(c) > score(best) {
+			best = c
+		}
+	}
+	return best
+}
+
+// printBytes shows where the bytes of a corrupt version came from.
+func (d *demo) printBytes(c *stress.Corruption, pids map[int]int) {
+	if c.Kind == stress.Empty {
+		d.printf("     0 bytes: a worker's O_TRUNC emptied the file another had just renamed in\n")
+		return
+	}
+	for _, seg := range strings.Split(c.Explain, " | ") {
+		rng, src, _ := strings.Cut(seg, " ")
+		who := src
+		name := strings.TrimPrefix(src, "header ")
+		var w, n int
+		if _, err := fmt.Sscanf(name, "w%d#%d", &w, &n); err == nil && pids[w] != 0 {
+			who = fmt.Sprintf("%s: worker %d (pid %d), its write %d", src, w, pids[w], n)
+		}
+		d.printf("     bytes %-10s %s\n", rng, who)
+	}
+	d.printf("     %s\n", d.st.dim(c.Reason))
+}
+
+func (d *demo) fail(err error) int {
+	d.live.clear()
+	if err == nil {
+		err = d.ctx.Err()
+	}
+	if d.ctx.Err() != nil {
+		return exitInterrupted
+	}
+	fmt.Fprintf(os.Stderr, "heisen demo: %v\n", err)
+	return exitFail
+}
+
+func (d *demo) interrupted(cells ...*stress.Summary) int {
+	d.printf("\ninterrupted; measured so far:\n")
+	printTable(d.out, cells)
+	return exitInterrupted
+}
+
+// trailLines returns the given lines (1-based, ascending) of a trail file
+// exactly as written.
+func trailLines(path string, lines ...int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read trail: %w", err)
+	}
+	defer f.Close()
+	want := map[int]int{}
+	for i, l := range lines {
+		want[l] = i
+	}
+	out := make([]string, len(lines))
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, trail.MaxLine), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if i, ok := want[n]; ok {
+			out[i] = sc.Text()
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read trail %s: %w", path, err)
+	}
+	return out, nil
+}
+
+func shorten(s, dir string) string { return strings.ReplaceAll(s, dir, "$DIR") }
+
+// style adds emphasis on a terminal that wants colour (NO_COLOR unset).
+type style struct{ on bool }
+
+func newStyle(w io.Writer) style {
+	f, ok := w.(*os.File)
+	return style{on: ok && isTerminal(f) && os.Getenv("NO_COLOR") == ""}
+}
+
+func (s style) wrap(code, t string) string {
+	if !s.on {
+		return t
+	}
+	return "\033[" + code + "m" + t + "\033[0m"
+}
+
+func (s style) bold(t string) string  { return s.wrap("1", t) }
+func (s style) dim(t string) string   { return s.wrap("2", t) }
+func (s style) red(t string) string   { return s.wrap("31", t) }
+func (s style) green(t string) string { return s.wrap("32", t) }

@@ -282,21 +282,42 @@ func printSummary(w io.Writer, cells []*stress.Summary, notes []string, kept boo
 		if len(c.Corrupt) == 0 {
 			continue
 		}
-		k := c.Corrupt[0]
-		fmt.Fprintf(w, "\n%s/%s, first corrupt version (%s, seen by %s): %s\n", c.Strategy, c.Observer, k.Kind, k.SeenBy, k.Reason)
+		k := example(c.Corrupt)
+		fmt.Fprintf(w, "\n%s/%s, e.g. corrupt version (%s, seen by %s): %s\n", c.Strategy, c.Observer, k.Kind, k.SeenBy, k.Reason)
 		if k.Explain != "" {
 			fmt.Fprintf(w, "  bytes: %s\n", k.Explain)
 		}
 		if kept && k.File != "" {
 			fmt.Fprintf(w, "  saved: %s\n", k.File)
 		}
-		for _, f := range c.Findings[:min(len(c.Findings), 1)] {
-			fmt.Fprintf(w, "  explained by: %s\n", f)
+		if f := k.Finding; f != nil {
+			fmt.Fprintf(w, "  explained by analyze: %s: %s\n", f.Kind, f.Message)
 		}
 	}
 }
 
-// printTable prints one row per cell; stress and demo share it.
+// example picks the corruption that shows the most: explained, and
+// spliced from more than one writer, over the first one seen.
+func example(cs []stress.Corruption) *stress.Corruption {
+	best, bestScore := &cs[0], -1
+	for i := range cs {
+		score := 0
+		if cs[i].Finding != nil {
+			score += 2
+		}
+		if len(cs[i].Sources) > 1 {
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = &cs[i], score
+		}
+	}
+	return best
+}
+
+// printTable prints one row per cell; stress and demo share it. The
+// columns comparing an observer with the unobserved run appear only when
+// some strategy ran unobserved and observed.
 func printTable(w io.Writer, cells []*stress.Summary) {
 	base := map[string]*stress.Summary{}
 	for _, c := range cells {
@@ -304,26 +325,54 @@ func printTable(w io.Writer, cells []*stress.Summary) {
 			base[c.Strategy] = c
 		}
 	}
-	const row = "%-11s %-9s %7s %8s %9s %17s %9s %9s %9s %10s\n"
-	fmt.Fprintf(w, row, "strategy", "observer", "writes", "corrupt", "per 1000", "95% CI", "writes/s", "rate ×", "speed ×", "explained")
+	compare := false
+	for _, c := range cells {
+		if b := base[c.Strategy]; b != nil && b != c {
+			compare = true
+		}
+	}
+	cols := []string{"strategy", "observer", "writes", "corrupt", "per 1000", "95% CI", "writes/s"}
+	if compare {
+		cols = append(cols, "rate ×", "speed ×")
+	}
+	cols = append(cols, "explained")
+	widths := []int{-11, -9, 7, 8, 9, 17, 9, 9, 9, 10}
+	line := func(vals []string) {
+		var b strings.Builder
+		for i, v := range vals {
+			wd := widths[i]
+			if !compare && i >= 7 {
+				wd = widths[i+2]
+			}
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%*s", wd, v)
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	line(cols)
 	for _, c := range cells {
 		lo, hi := c.CI()
-		rateX, speedX := "", ""
-		if b := base[c.Strategy]; b != nil && b != c {
-			r, s := c.Ratios(b)
-			rateX, speedX = ratio(r), ratio(s)
+		name := c.Strategy
+		if c.Interrupted {
+			name += "*"
+		}
+		vals := []string{name, c.Observer, fmt.Sprint(c.Writes), fmt.Sprint(len(c.Corrupt)),
+			fmt.Sprintf("%.2f", c.Rate()), fmt.Sprintf("[%.2f, %.2f]", lo, hi), fmt.Sprintf("%.0f", c.WritesPerSecond())}
+		if compare {
+			rateX, speedX := "", ""
+			if b := base[c.Strategy]; b != nil && b != c {
+				r, s := c.Ratios(b)
+				rateX, speedX = ratio(r), ratio(s)
+			}
+			vals = append(vals, rateX, speedX)
 		}
 		explained := ""
 		if c.Trail != "" {
 			explained = fmt.Sprintf("%d/%d", c.Explained, len(c.Corrupt))
 		}
-		name := c.Strategy
-		if c.Interrupted {
-			name += "*"
-		}
-		fmt.Fprintf(w, row, name, c.Observer, fmt.Sprint(c.Writes), fmt.Sprint(len(c.Corrupt)),
-			fmt.Sprintf("%.2f", c.Rate()), fmt.Sprintf("[%.2f, %.2f]", lo, hi),
-			fmt.Sprintf("%.0f", c.WritesPerSecond()), rateX, speedX, explained)
+		line(append(vals, explained))
 	}
 	for _, c := range cells {
 		if c.Interrupted {
