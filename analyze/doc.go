@@ -1,0 +1,32 @@
+// Package analyze reads trails afterwards and names the file-write races in
+// them, each finding with the trail lines (file:line) that prove it.
+//
+// The analysis is one pass over events merged in time order (trail.Merge).
+// It models what the kernel would know: per-process descriptor tables
+// ((pid, fd) → open window), files followed through renames and links by
+// path and, when the trail has them, by (dev, ino), the writers of each
+// file since it was created, and the names open for writing. Memory is
+// bounded by the windows open at once and the files alive, not by the
+// trail's length.
+//
+// Findings and what each needs in the trail:
+//
+//	temp-collision      error    overlapping write-opens of one path (open with flags; close or rename ends a window)
+//	shared-inode-write  error    writes through two names of one file, windows overlapping (write events)
+//	torn-rename         error    rename of a file with two writers since its creation, or still open for writing by another
+//	write-after-rename  error    a write through a descriptor opened before the file was renamed into place
+//	lost-update         error    two read (open O_RDONLY of a rename target) → replace windows overlapping
+//	unsynced-rename     warning  rename over an existing file of data written with no fsync/fdatasync since
+//	unsynced-dir        warning  rename with no later fsync of its directory, when durability was asked
+//	in-place-rewrite    warning  O_TRUNC open of a final path (a rename target, or a file with earlier content)
+//
+// Durability is asked either with Options.Durability, or by the writer
+// itself: a rename whose source was fsynced or fdatasynced after its last
+// write shows that the writer wanted the data on disk, so it must also be
+// followed by an fsync of the directory.
+//
+// Near-misses give no finding: the same temp name used in turn (at
+// different seconds, or by one process again and again), renames of files
+// with one writer, an O_TRUNC reopen after the previous writer closed.
+// Failed calls (err set or ret < 0) change nothing.
+package analyze
