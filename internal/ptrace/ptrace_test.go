@@ -362,3 +362,22 @@ func TestSyscalls(t *testing.T) {
 		t.Error("SyscallName")
 	}
 }
+
+func FuzzSyscalls(f *testing.F) {
+	f.Add("file,openat")
+	f.Add(" rename , ,link")
+	f.Fuzz(func(t *testing.T, list string) {
+		nrs, err := Syscalls(list)
+		if err != nil {
+			return
+		}
+		if len(nrs) == 0 || len(nrs) > len(sysNumbers) {
+			t.Fatalf("%q: %d numbers", list, len(nrs))
+		}
+		for _, nr := range nrs {
+			if strings.HasPrefix(SyscallName(nr), "syscall_") {
+				t.Fatalf("%q: number %d has no name", list, nr)
+			}
+		}
+	})
+}
