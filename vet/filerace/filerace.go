@@ -90,11 +90,15 @@ func run(pass *analysis.Pass) (any, error) {
 			pass.ExportObjectFact(fn.Object(), &nameFact{Kinds: uint16(s.kinds), Params: s.params})
 		}
 	}
-	var files []fileOp
+	var ops, renames []fileOp
 	for _, fn := range ssainput.SrcFuncs {
-		files = append(files, c.checkFunc(fn)...)
+		o, r := c.fileOps(fn)
+		ops, renames = append(ops, o...), append(renames, r...)
 	}
-	c.checkInplace(files)
+	for _, op := range ops {
+		c.checkCreate(op, renames)
+	}
+	c.checkInplace(ops, renames)
 	return nil, nil
 }
 
@@ -217,14 +221,23 @@ func extract(call *ssa.Call, i int) ssa.Value {
 	return nil
 }
 
-// renamedBy returns the rename whose source is the file op created.
+// renamedBy returns the rename whose source is the file op created: in the
+// same function the same value or the file's Name(); elsewhere in the
+// package the same constant, package variable or field.
 func (c *checker) renamedBy(op fileOp, renames []fileOp) *fileOp {
+	var other *fileOp
 	for i, r := range renames {
-		if op.path != nil && c.sameValue(op.path, r.path, 0) || op.file != nil && isNameOf(r.path, op.file) {
-			return &renames[i]
+		if r.fn == op.fn {
+			if op.path != nil && c.sameValue(op.path, r.path, 0) || op.file != nil && isNameOf(r.path, op.file) {
+				return &renames[i]
+			}
+		} else if other == nil && op.path != nil {
+			if k := c.pathKey(op.path); k != "" && k == c.pathKey(r.path) {
+				other = &renames[i]
+			}
 		}
 	}
-	return nil
+	return other
 }
 
 // isNameOf reports whether v is f.Name().
@@ -237,39 +250,27 @@ func isNameOf(v, f ssa.Value) bool {
 	return callee != nil && fullName(callee) == "(*os.File).Name" && call.Call.Args[0] == f
 }
 
-func (c *checker) checkFunc(fn *ssa.Function) []fileOp {
-	ops, renames := c.fileOps(fn)
-	for _, op := range ops {
-		creates, excl := op.creates(c)
-		if !creates {
-			continue
-		}
-		r := c.renamedBy(op, renames)
-		if r != nil {
-			c.checkCrossDevice(op, *r)
+func (c *checker) checkCreate(op fileOp, renames []fileOp) {
+	creates, excl := op.creates(c)
+	if !creates {
+		return
+	}
+	r := c.renamedBy(op, renames)
+	if r != nil {
+		c.checkCrossDevice(op, *r)
+		if r.fn == op.fn {
 			c.checkSync(op, *r)
 		}
-		if op.path == nil || excl {
-			continue
-		}
-		k := c.tracer.of(op.path)
-		if k.predictable() && (r != nil || k&kTempDir != 0 || c.looksTemp(op.path)) {
-			c.reportPredictable(op, r, k)
-		}
 	}
-	return ops
-}
-
-// looksTemp reports whether the literal text of a name says it is a temp
-// file: "tmp" or "temp" in one of its constants.
-func (c *checker) looksTemp(v ssa.Value) bool {
-	for _, k := range c.tracer.constants(v) {
-		k = strings.ToLower(k)
-		if strings.Contains(k, "tmp") || strings.Contains(k, "temp") {
-			return true
-		}
+	if op.path == nil || excl {
+		return
 	}
-	return false
+	// Unless it is renamed, a predictable name is reported only in the
+	// system temp directory, which every program shares, and not in tests,
+	// which make their scratch directories so.
+	if k := c.tracer.of(op.path); k.predictable() && (r != nil || k&kTempDir != 0 && !c.inTest(op.call.Pos())) {
+		c.reportPredictable(op, r, k)
+	}
 }
 
 func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
@@ -409,7 +410,7 @@ func importName(fset *token.FileSet, file *ast.File, path string) (string, []ana
 	return base, []analysis.TextEdit{{Pos: file.Name.End(), End: file.Name.End(), NewText: []byte("\n\nimport \"" + path + "\"")}}
 }
 
-func (c *checker) checkInplace(ops []fileOp) {
+func (c *checker) checkInplace(ops, renames []fileOp) {
 	var reads []fileOp
 	for _, op := range ops {
 		if op.reads() && !c.inTest(op.call.Pos()) {
@@ -420,7 +421,6 @@ func (c *checker) checkInplace(ops []fileOp) {
 		if !w.truncates(c) || c.inTest(w.call.Pos()) {
 			continue
 		}
-		_, renames := c.fileOps(w.fn)
 		if c.renamedBy(w, renames) != nil {
 			continue // a temp file: the other diagnostics cover it
 		}

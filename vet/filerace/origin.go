@@ -93,6 +93,47 @@ type tracer struct {
 	funcs     []*ssa.Function           // the package's functions
 	summaries map[*ssa.Function]*origin // nil while being computed (recursion)
 	globals   map[*ssa.Global][]ssa.Value
+	fields    map[string]*kind // by fieldKey; nil while being computed
+	fieldVals map[string][]ssa.Value
+}
+
+// fieldOrigin returns what the package stores into the field that f
+// addresses (in any value of its type), traced from inside the storing
+// functions. A field whose origin is being computed contributes nothing.
+func (t *tracer) fieldOrigin(f *ssa.FieldAddr) kind {
+	key := fieldKey(f.X.Type(), f.Field)
+	if key == "" {
+		return 0
+	}
+	if t.fields == nil {
+		t.fields = map[string]*kind{}
+		t.fieldVals = map[string][]ssa.Value{}
+		for _, fn := range t.funcs {
+			for _, b := range fn.Blocks {
+				for _, instr := range b.Instrs {
+					if s, ok := instr.(*ssa.Store); ok {
+						if fa, ok := s.Addr.(*ssa.FieldAddr); ok {
+							k := fieldKey(fa.X.Type(), fa.Field)
+							t.fieldVals[k] = append(t.fieldVals[k], s.Val)
+						}
+					}
+				}
+			}
+		}
+	}
+	if k, ok := t.fields[key]; ok {
+		if k == nil {
+			return 0
+		}
+		return *k
+	}
+	t.fields[key] = nil
+	var k kind
+	for _, v := range t.fieldVals[key] {
+		k |= t.of(v)
+	}
+	t.fields[key] = &k
+	return k
 }
 
 // globalStores returns the values the package stores into g.
@@ -212,7 +253,7 @@ func (t *tracer) trace(v ssa.Value, seen map[ssa.Value]bool) origin {
 		case *ssa.Alloc:
 			return t.stores(x, seen)
 		case *ssa.FieldAddr:
-			return origin{kinds: kInput}
+			return origin{kinds: kInput | t.fieldOrigin(x)}
 		}
 		return origin{kinds: kOpaque}
 	case *ssa.MakeInterface:
@@ -382,56 +423,6 @@ var trims = map[string]bool{
 	"strings.TrimSuffix": true, "strings.TrimPrefix": true, "strings.Trim": true,
 	"strings.TrimLeft": true, "strings.TrimRight": true, "strings.TrimSpace": true,
 	"path/filepath.Dir": true, "path.Dir": true, "path/filepath.Base": true, "path.Base": true,
-}
-
-// constants returns the literal strings a name is built from, following the
-// same edges as trace.
-func (t *tracer) constants(v ssa.Value) []string {
-	var out []string
-	seen := map[ssa.Value]bool{}
-	var walk func(v ssa.Value)
-	walk = func(v ssa.Value) {
-		if seen[v] {
-			return
-		}
-		seen[v] = true
-		switch v := v.(type) {
-		case *ssa.Const:
-			if v.Value != nil && v.Value.Kind() == constant.String {
-				out = append(out, constant.StringVal(v.Value))
-			}
-		case *ssa.BinOp:
-			walk(v.X)
-			walk(v.Y)
-		case *ssa.Phi:
-			for _, e := range v.Edges {
-				walk(e)
-			}
-		case *ssa.MakeInterface:
-			walk(v.X)
-		case *ssa.Convert:
-			walk(v.X)
-		case *ssa.Slice:
-			if a, ok := v.X.(*ssa.Alloc); ok {
-				for _, e := range elems(a) {
-					walk(e)
-				}
-			}
-		case *ssa.Call:
-			fn := v.Call.StaticCallee()
-			switch {
-			case fn == nil:
-			case trims[fullName(fn)]:
-				walk(v.Call.Args[0])
-			case passThrough[pkgPath(fn)]:
-				for _, a := range v.Call.Args {
-					walk(a)
-				}
-			}
-		}
-	}
-	walk(v)
-	return out
 }
 
 func isEmptyString(v ssa.Value) bool {

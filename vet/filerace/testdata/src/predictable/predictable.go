@@ -120,3 +120,27 @@ func loop(target string) error {
 	}
 	return nil
 }
+
+// The temp name lives in a field: created in one method, renamed in another.
+type writer struct {
+	tmp, path string
+	f         *os.File
+}
+
+func open(path string) (*writer, error) {
+	w := &writer{tmp: path + ".tmp", path: path}
+	f, err := os.Create(w.tmp) // want `predictable-temp: temp file w.tmp is created and then renamed over w.path without O_EXCL; its name is a fixed name`
+	if err != nil {
+		return nil, err
+	}
+	w.f = f
+	return w, nil
+}
+
+func (w *writer) commit() error {
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	w.f.Close()
+	return os.Rename(w.tmp, w.path)
+}
