@@ -214,7 +214,10 @@ func Run(ctx context.Context, cmd *Cmd, cfg *Config, started func(pid int)) (Res
 // child for os/exec; waiting on "any child" there would reap that child.
 func onCleanThread(f func()) {
 	runtime.LockOSThread()
-	if b, err := os.ReadFile("/proc/thread-self/children"); err == nil && len(b) > 0 {
+	// The main thread is avoided too: the kernel hands it the children of
+	// any thread that exits, such as another goroutine's locked thread.
+	b, err := os.ReadFile("/proc/thread-self/children")
+	if unix.Gettid() == unix.Getpid() || (err == nil && len(b) > 0) {
 		// Hold this thread so the retry lands on another one.
 		done := make(chan struct{})
 		go func() {
