@@ -1,0 +1,672 @@
+//go:build ignore
+
+// record.c: the kernel half of heisen record. Two programs on the raw
+// sys_enter and sys_exit tracepoints remember the arguments per thread at
+// entry and emit one event per call at exit, with the path resolved in the kernel from the dentry tree, so that a
+// process that has already exited, closed the fd or changed directory cannot
+// make user space guess wrong. Regenerate with `go generate ./record/bpf`.
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+// Only the kernel fields we read, relocated by CO-RE against the running
+// kernel's BTF.
+struct qstr {
+	union {
+		struct {
+			__u32 hash;
+			__u32 len;
+		};
+		__u64 hash_len;
+	};
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct super_block {
+	__u32 s_dev;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	unsigned short i_mode;
+	unsigned long i_ino;
+	struct super_block *i_sb;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+
+struct vfsmount {
+	struct dentry *mnt_root;
+} __attribute__((preserve_access_index));
+
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+	long long f_pos;
+} __attribute__((preserve_access_index));
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+} __attribute__((preserve_access_index));
+
+struct files_struct {
+	struct fdtable *fdt;
+} __attribute__((preserve_access_index));
+
+struct fs_struct {
+	struct path pwd;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	int pid;
+	int tgid;
+	struct fs_struct *fs;
+	struct files_struct *files;
+} __attribute__((preserve_access_index));
+
+// Syscall arguments as the raw sys_enter tracepoint sees them, in the
+// registers of the system call ABI.
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+	unsigned long di, si, dx, r10, r8, r9;
+} __attribute__((preserve_access_index));
+#define SYSCALL_ARGS(r, a) do { \
+	a[0] = BPF_CORE_READ(r, di); a[1] = BPF_CORE_READ(r, si); a[2] = BPF_CORE_READ(r, dx); \
+	a[3] = BPF_CORE_READ(r, r10); a[4] = BPF_CORE_READ(r, r8); a[5] = BPF_CORE_READ(r, r9); \
+} while (0)
+#elif defined(__TARGET_ARCH_arm64)
+struct pt_regs {
+	unsigned long regs[31];
+} __attribute__((preserve_access_index));
+#define SYSCALL_ARGS(r, a) bpf_probe_read_kernel(a, 6 * sizeof(__u64), &r->regs[0])
+#else
+#error "heisen record supports x86-64 and arm64"
+#endif
+
+// Operations; the Go side maps syscall numbers to them (arch-specific).
+enum op {
+	OP_NONE,
+	OP_OPEN,      // open(path, flags, mode)
+	OP_OPENAT,    // openat(dirfd, path, flags, mode)
+	OP_OPENAT2,   // openat2(dirfd, path, how, size)
+	OP_CREAT,     // creat(path, mode)
+	OP_WRITE,     // write(fd, buf, count)
+	OP_PWRITE64,  // pwrite64(fd, buf, count, pos)
+	OP_WRITEV,    // writev(fd, iov, vlen)
+	OP_PWRITEV,   // pwritev(fd, iov, vlen, pos_l, pos_h)
+	OP_FSYNC,     // fsync(fd)
+	OP_FDATASYNC, // fdatasync(fd)
+	OP_CLOSE,     // close(fd)
+	OP_RENAME,    // rename(old, new)
+	OP_RENAMEAT,  // renameat(olddirfd, old, newdirfd, new)
+	OP_RENAMEAT2, // renameat2(olddirfd, old, newdirfd, new, flags)
+	OP_LINK,      // link(old, new)
+	OP_LINKAT,    // linkat(olddirfd, old, newdirfd, new, flags)
+	OP_UNLINK,    // unlink(path)
+	OP_UNLINKAT,  // unlinkat(dirfd, path, flags)
+	OP_TRUNCATE,  // truncate(path, length)
+	OP_FTRUNCATE, // ftruncate(fd, length)
+	OP_MAX,
+};
+
+#define AT_FDCWD -100
+#define AT_EMPTY_PATH 0x1000
+#define NAME_MASK 0xff   // NAME_MAX is 255
+#define PATH_CAP 4096    // longest path piece an event carries
+#define PATH_MASK (PATH_CAP - 1)
+#define WALK_DEPTH 64    // deepest directory chain followed
+#define N_PREFIX 8
+#define PREFIX_CAP 256
+
+// Filled in by user space before loading.
+volatile const __u32 trace_all = 0;      // 1: every process (except self_tgid)
+volatile const __u32 self_tgid = 0;      // the recorder, never traced
+volatile const __u32 prefix_count = 0;     // number of --path prefixes in prefixes
+
+struct inflight {
+	__u64 args[6];
+	__u64 file;  // struct file * of the fd argument, taken at entry
+	__u64 pos;   // file position at entry, for write and writev
+	__u32 op;
+	__u32 pad;
+};
+
+// The event as the ring buffer carries it; four strings follow the header:
+// path then to, each split into a directory part resolved from the dentry
+// tree and the raw part the process passed. Keep in sync with rawEvent.
+struct event {
+	__u64 ts;       // boot time at exit, ns
+	__u64 dev;      // kernel dev_t (major<<20|minor)
+	__u64 ino;
+	__s64 off;
+	__s64 len;
+	__s64 ret;
+	__u64 flags;
+	__u32 pid;
+	__u32 tid;
+	__s32 fd;
+	__u32 op;
+	__u16 path_dir_len;
+	__u16 path_len;
+	__u16 to_dir_len;
+	__u16 to_len;
+	char comm[16];
+};
+
+#define DATA_CAP (4 * PATH_CAP) // four pieces of at most PATH_CAP - 1 bytes
+#define DATA_MASK (DATA_CAP - 1)
+struct scratch {
+	struct event ev;
+	char data[DATA_CAP + PATH_CAP]; // slack so masked offsets stay in bounds
+	char walk[PATH_CAP + PREFIX_CAP + NAME_MASK + 1];
+};
+
+struct prefix {
+	__u32 len;
+	char s[PREFIX_CAP];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+// lost counts, per CPU, every event that was traced but not delivered.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+// sysop maps a syscall number to an enum op.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} sysop SEC(".maps");
+
+// tracked holds the tgids being recorded; forks of tracked processes join.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, N_PREFIX);
+	__type(key, __u32);
+	__type(value, struct prefix);
+} prefixes SEC(".maps");
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline int is_traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return 0;
+	return trace_all || bpf_map_lookup_elem(&tracked, &tgid);
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	if (fd < 0)
+		return 0;
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+// One program for the entry of every syscall (the raw tracepoint: one
+// attachment, detached in one RCU grace period, where 40 per-syscall
+// tracepoints took 2.6 s to detach). Other syscalls and other processes
+// leave after an array and a hash lookup.
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
+{
+	__u32 key = nr;
+	__u32 *op = bpf_map_lookup_elem(&sysop, &key);
+	if (!op || *op == OP_NONE)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!is_traced(id >> 32))
+		return 0;
+
+	struct inflight in = {};
+	in.op = *op;
+	SYSCALL_ARGS(regs, in.args);
+
+	switch (in.op) {
+	case OP_WRITE:
+	case OP_PWRITE64:
+	case OP_WRITEV:
+	case OP_PWRITEV:
+	case OP_FSYNC:
+	case OP_FDATASYNC:
+	case OP_CLOSE:
+	case OP_FTRUNCATE: {
+		// close releases the fd before exit; the struct file stays alive
+		// until the task returns to user space (fput is deferred), which
+		// is after the exit tracepoint.
+		struct file *f = fd_file((struct task_struct *)bpf_get_current_task(), (long)in.args[0]);
+		in.file = (__u64)f;
+		if (f)
+			in.pos = BPF_CORE_READ(f, f_pos);
+		break;
+	}
+	}
+	__u32 tid = (__u32)id;
+	if (bpf_map_update_elem(&calls, &tid, &in, BPF_ANY))
+		count_lost();
+	return 0;
+}
+
+struct walk_state {
+	struct dentry *d;
+	struct mount *mnt;
+	struct dentry *root; // mnt's root dentry
+	__u32 pos;           // start of the text written so far, from the end
+	__u32 trunc;
+};
+
+static long walk_step(__u64 i, void *arg)
+{
+	struct walk_state *w = arg;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 1;
+	struct dentry *d = w->d;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (d == w->root || d == parent) {
+		// A local copy: BPF_CORE_READ(w->mnt, …) would ask the kernel's
+		// BTF for struct walk_state.
+		struct mount *m = w->mnt;
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		if (d != w->root || mp == m)
+			return 1; // the root of everything, or a disconnected tree
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->mnt = mp;
+		w->root = BPF_CORE_READ(mp, mnt.mnt_root);
+		return 0;
+	}
+	__u32 len = BPF_CORE_READ(d, d_name.len) & NAME_MASK;
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	if (w->pos < len + 1) {
+		w->trunc = 1;
+		return 1;
+	}
+	__u32 off = (w->pos - len) & PATH_MASK;
+	bpf_probe_read_kernel(&s->walk[off], len, name);
+	off = (off - 1) & PATH_MASK;
+	s->walk[off] = '/';
+	w->pos = off;
+	w->d = parent;
+	return 0;
+}
+
+// walk writes the absolute path of p into s->walk, ending at PATH_CAP, and
+// returns where it starts (PATH_CAP - length).
+static __always_inline __u32 walk(struct scratch *s, struct path *p)
+{
+	struct walk_state w = {};
+	struct vfsmount *vm = BPF_CORE_READ(p, mnt);
+	w.d = BPF_CORE_READ(p, dentry);
+	w.mnt = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
+	w.root = BPF_CORE_READ(vm, mnt_root);
+	w.pos = PATH_CAP;
+	bpf_loop(WALK_DEPTH, walk_step, &w, 0);
+	if (w.pos == PATH_CAP) {
+		w.pos = PATH_CAP - 1;
+		s->walk[PATH_CAP - 1] = '/';
+	}
+	return w.pos;
+}
+
+// put_walk appends the walked path of p at data offset off and returns its
+// length.
+static __always_inline __u32 put_walk(struct scratch *s, __u32 off, struct path *p)
+{
+	__u32 start = walk(s, p);
+	__u32 n = (PATH_CAP - start) & PATH_MASK;
+	if (start >= PATH_CAP)
+		return 0;
+	bpf_probe_read_kernel(&s->data[off & DATA_MASK], n, &s->walk[start & PATH_MASK]);
+	return n;
+}
+
+// put_user appends the string at user address u and returns its length
+// without the NUL.
+static __always_inline __u32 put_user(struct scratch *s, __u32 off, __u64 u)
+{
+	long n = bpf_probe_read_user_str(&s->data[off & DATA_MASK], PATH_CAP, (const void *)u);
+	if (n <= 0)
+		return 0;
+	return (__u32)(n - 1) & PATH_MASK;
+}
+
+// put_dir appends the directory a relative path is resolved against:
+// the task's cwd for AT_FDCWD, else the path of dirfd.
+static __always_inline __u32 put_dir(struct scratch *s, __u32 off, struct task_struct *task, long dirfd)
+{
+	struct path p;
+	if ((int)dirfd == AT_FDCWD) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		p = BPF_CORE_READ(fs, pwd);
+	} else {
+		struct file *f = fd_file(task, dirfd);
+		if (!f)
+			return 0;
+		p = BPF_CORE_READ(f, f_path);
+	}
+	return put_walk(s, off, &p);
+}
+
+// put_path appends the path argument u relative to dirfd as two pieces: the
+// resolved directory (empty when u is absolute) and u itself.
+static __always_inline __u32 put_path(struct scratch *s, __u32 off, struct task_struct *task,
+				      long dirfd, __u64 u, __u16 *dir_len, __u16 *raw_len)
+{
+	char first = 0;
+	bpf_probe_read_user(&first, 1, (const void *)u);
+	__u32 d = 0;
+	if (first != '/')
+		d = put_dir(s, off, task, dirfd);
+	__u32 r = put_user(s, off + d, u);
+	*dir_len = d;
+	*raw_len = r;
+	return d + r;
+}
+
+struct match_state {
+	__u32 off, len; // the two pieces of one path in s->data
+	__u32 off2, len2;
+	__u32 matched;
+};
+
+static long match_one(__u64 i, void *arg)
+{
+	struct match_state *m = arg;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	__u32 k = i;
+	struct prefix *p = bpf_map_lookup_elem(&prefixes, &k);
+	if (!s || !p)
+		return 1;
+	__u32 n = p->len;
+	if (n > PREFIX_CAP || n > m->len + m->len2)
+		return 0;
+	// Copy the first n bytes of the path to the walk area (free again by
+	// now) and compare there; the path may span its two pieces.
+	__u32 a = n < m->len ? n : m->len;
+	bpf_probe_read_kernel(s->walk, a & (PREFIX_CAP * 2 - 1) & 0x1ff, &s->data[m->off & DATA_MASK]);
+	if (a < n)
+		bpf_probe_read_kernel(&s->walk[a & (PREFIX_CAP - 1)], (n - a) & (PREFIX_CAP - 1),
+				      &s->data[m->off2 & DATA_MASK]);
+	for (__u32 j = 0; j < PREFIX_CAP; j++) {
+		if (j >= n) {
+			m->matched = 1;
+			return 1;
+		}
+		if (s->walk[j] != p->s[j])
+			return 0;
+	}
+	m->matched = 1;
+	return 1;
+}
+
+static __always_inline int path_matches(__u32 off, __u32 dir_len, __u32 raw_len)
+{
+	if (prefix_count == 0)
+		return 1;
+	if (dir_len + raw_len == 0)
+		return 0;
+	struct match_state m = {.off = off, .len = dir_len, .off2 = off + dir_len, .len2 = raw_len};
+	if (dir_len == 0) {
+		m.len = raw_len;
+		m.len2 = 0;
+	}
+	bpf_loop(prefix_count, match_one, &m, 0);
+	return m.matched;
+}
+
+// put_inode sets dev and ino from f and reports whether f is a file,
+// directory or symlink: pipes, sockets and devices (a shell's stdout, a
+// pipe to a pager) are not part of any file race and are not recorded.
+static __always_inline int put_inode(struct event *ev, struct file *f)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	ev->ino = BPF_CORE_READ(ino, i_ino);
+	ev->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	__u16 fmt = BPF_CORE_READ(ino, i_mode) & 0170000;
+	return fmt == 0100000 || fmt == 0040000 || fmt == 0120000;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	// Only calls sys_enter kept are in calls: no other filter needed.
+	struct inflight *in = bpf_map_lookup_elem(&calls, &tid);
+	if (!in)
+		return 0;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s) {
+		bpf_map_delete_elem(&calls, &tid);
+		return 0;
+	}
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct event *ev = &s->ev;
+	__u64 *a = in->args;
+
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->pid = id >> 32;
+	ev->tid = tid;
+	ev->op = in->op;
+	ev->ret = ret;
+	ev->fd = -1;
+	ev->off = -1;
+	ev->len = -1;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+
+	__u32 n = 0; // bytes of strings
+	struct file *f = (struct file *)in->file;
+	switch (in->op) {
+	case OP_OPEN:
+	case OP_OPENAT:
+	case OP_OPENAT2:
+	case OP_CREAT: {
+		long dirfd = AT_FDCWD;
+		__u64 path = a[0];
+		if (in->op == OP_OPEN) {
+			ev->flags = a[1];
+		} else if (in->op == OP_CREAT) {
+			ev->flags = 01 | 0100 | 01000; // O_WRONLY|O_CREAT|O_TRUNC
+		} else {
+			dirfd = (long)a[0];
+			path = a[1];
+			if (in->op == OP_OPENAT)
+				ev->flags = a[2];
+			else
+				bpf_probe_read_user(&ev->flags, sizeof(ev->flags), (const void *)a[2]);
+		}
+		if (ret >= 0) {
+			// The opened file names itself: no dirfd or cwd to trust.
+			ev->fd = ret;
+			struct file *nf = fd_file(task, ret);
+			if (nf) {
+				if (!put_inode(ev, nf))
+					goto drop;
+				struct path p = BPF_CORE_READ(nf, f_path);
+				n = put_walk(s, 0, &p);
+				ev->path_dir_len = n;
+				break;
+			}
+		}
+		n = put_path(s, 0, task, dirfd, path, &ev->path_dir_len, &ev->path_len);
+		break;
+	}
+	case OP_WRITE:
+	case OP_PWRITE64:
+	case OP_WRITEV:
+	case OP_PWRITEV:
+	case OP_FSYNC:
+	case OP_FDATASYNC:
+	case OP_CLOSE:
+	case OP_FTRUNCATE:
+		ev->fd = a[0];
+		if (in->op == OP_WRITE || in->op == OP_WRITEV)
+			ev->off = in->pos;
+		else if (in->op == OP_PWRITE64 || in->op == OP_PWRITEV)
+			ev->off = a[3];
+		if (in->op == OP_WRITE || in->op == OP_PWRITE64)
+			ev->len = a[2];
+		else if ((in->op == OP_WRITEV || in->op == OP_PWRITEV) && ret >= 0)
+			ev->len = ret;
+		else if (in->op == OP_FTRUNCATE) {
+			ev->off = a[1];
+			ev->len = 0;
+		}
+		if (f) {
+			if (!put_inode(ev, f))
+				goto drop;
+			struct path p = BPF_CORE_READ(f, f_path);
+			n = put_walk(s, 0, &p);
+			ev->path_dir_len = n;
+		}
+		break;
+	case OP_TRUNCATE:
+		ev->off = a[1];
+		ev->len = 0;
+		n = put_path(s, 0, task, AT_FDCWD, a[0], &ev->path_dir_len, &ev->path_len);
+		break;
+	case OP_UNLINK:
+		n = put_path(s, 0, task, AT_FDCWD, a[0], &ev->path_dir_len, &ev->path_len);
+		break;
+	case OP_UNLINKAT:
+		ev->flags = a[2];
+		n = put_path(s, 0, task, a[0], a[1], &ev->path_dir_len, &ev->path_len);
+		break;
+	case OP_RENAME:
+	case OP_LINK:
+		n = put_path(s, 0, task, AT_FDCWD, a[0], &ev->path_dir_len, &ev->path_len);
+		n += put_path(s, n, task, AT_FDCWD, a[1], &ev->to_dir_len, &ev->to_len);
+		break;
+	case OP_RENAMEAT:
+	case OP_RENAMEAT2:
+	case OP_LINKAT:
+		if (in->op != OP_RENAMEAT)
+			ev->flags = a[4];
+		if (in->op == OP_LINKAT && (a[4] & AT_EMPTY_PATH)) {
+			// linkat(fd, "", …, AT_EMPTY_PATH) links the open file itself.
+			char first = 1;
+			bpf_probe_read_user(&first, 1, (const void *)a[1]);
+			struct file *of = first ? 0 : fd_file(task, (long)a[0]);
+			if (of) {
+				put_inode(ev, of);
+				ev->fd = a[0];
+				struct path p = BPF_CORE_READ(of, f_path);
+				n = put_walk(s, 0, &p);
+				ev->path_dir_len = n;
+				n += put_path(s, n, task, a[2], a[3], &ev->to_dir_len, &ev->to_len);
+				break;
+			}
+		}
+		n = put_path(s, 0, task, a[0], a[1], &ev->path_dir_len, &ev->path_len);
+		n += put_path(s, n, task, a[2], a[3], &ev->to_dir_len, &ev->to_len);
+		break;
+	}
+	bpf_map_delete_elem(&calls, &tid);
+
+	if (prefix_count) {
+		__u32 plen = ev->path_dir_len + ev->path_len;
+		int keep = path_matches(0, ev->path_dir_len, ev->path_len);
+		if (!keep && (ev->to_dir_len + ev->to_len))
+			keep = path_matches(plen, ev->to_dir_len, ev->to_len);
+		if (!keep)
+			return 0;
+	}
+
+	ev->ts = bpf_ktime_get_boot_ns();
+	__u32 size = sizeof(*ev) + (n & DATA_MASK);
+	// No wake-up: the reader polls. Waking it for every event costs more
+	// than the probes themselves.
+	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP))
+		count_lost();
+	return 0;
+drop:
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+// A process forked by a tracked one is tracked from its first instruction.
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid;
+	if (!bpf_map_lookup_elem(&tracked, &ptgid))
+		return 0;
+	__u32 ctgid = child->tgid;
+	__u8 one = 1;
+	bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int on_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32;
+	bpf_map_delete_elem(&calls, &tid);
+	if (tid == tgid)
+		bpf_map_delete_elem(&tracked, &tgid);
+	return 0;
+}

@@ -1,0 +1,154 @@
+//go:build linux && (amd64 || arm64)
+
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/trail"
+)
+
+// heldShell runs "$0" "$@" once a line arrives on fd 3, closing fd 3 for
+// the command; if the recorder dies first, read fails and the command
+// never runs. The pid stays the same through exec, so the process can be
+// tracked before it runs a single instruction of the command.
+const heldShell = `read _ <&3 && exec "$0" "$@" 3<&-`
+
+// startHeld starts cmd (whose Path and Args are the command to record)
+// stopped before exec, and returns a function that lets it run.
+func startHeld(cmd *exec.Cmd) (release func() error, err error) {
+	if _, err := exec.LookPath(cmd.Path); err != nil {
+		return nil, fmt.Errorf("record: start %s: %w", cmd.Path, err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("record: start %s: pipe: %w", cmd.Path, err)
+	}
+	defer pr.Close()
+	name := cmd.Path
+	cmd.Path = "/bin/sh"
+	cmd.Args = append([]string{"sh", "-c", heldShell, name}, cmd.Args[1:]...)
+	cmd.ExtraFiles = append([]*os.File{pr}, cmd.ExtraFiles...)
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		return nil, fmt.Errorf("record: start %s: %w", name, err)
+	}
+	if err := waitHeld(cmd.Process.Pid); err != nil {
+		pw.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("record: start %s: %w", name, err)
+	}
+	return func() error {
+		_, err := pw.Write([]byte("\n"))
+		if cerr := pw.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("record: release %s: %w", name, err)
+		}
+		return nil
+	}, nil
+}
+
+// waitHeld waits until the held shell is blocked reading fd 3, so that the
+// shell's own start-up is over before the process is tracked and the trail
+// begins with the command.
+func waitHeld(pid int) error {
+	// Shells run "read <&3" with fd 3 dup'ed onto 0 (dash) or read fd 3.
+	want0, want3 := fmt.Sprintf("%d 0x0 ", unix.SYS_READ), fmt.Sprintf("%d 0x3 ", unix.SYS_READ)
+	file := fmt.Sprintf("/proc/%d/syscall", pid)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("wait for the held process: %w", err)
+		}
+		if strings.HasPrefix(string(b), want0) || strings.HasPrefix(string(b), want3) {
+			return nil
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return fmt.Errorf("wait for the held process: %s did not block reading fd 3 within 10s", file)
+}
+
+// RunCommand records cmd (not yet started; its Path and Args name the
+// command) and every process it forks into w, with the eBPF backend. The
+// command is held before exec until the probes are attached and it is
+// tracked, so its first syscall is recorded. Recording stops when the
+// command exits (descendants still running are no longer waited for);
+// when ctx is done first, the command gets SIGTERM. It returns the
+// command's exit code (ExitCode) and what was recorded and lost.
+func RunCommand(ctx context.Context, cfg Config, cmd *exec.Cmd, w *trail.Writer) (code int, st Stats, err error) {
+	r, err := New(cfg)
+	if err != nil {
+		return -1, st, err
+	}
+	defer func() { err = errors.Join(err, r.Close()) }()
+	release, err := startHeld(cmd)
+	if err != nil {
+		return -1, st, err
+	}
+	if err := r.Track(cmd.Process.Pid); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return -1, st, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.Run(runCtx, w) }()
+	if err := release(); err != nil {
+		cmd.Process.Kill()
+	}
+	code, err = waitCommand(ctx, cmd)
+	stop()
+	err = errors.Join(err, <-runErr)
+	return code, r.Stats(), err
+}
+
+// ExitCode is the exit status of a command as a shell reports it: its exit
+// code, or 128 plus the signal that killed it.
+func ExitCode(state *os.ProcessState) int {
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return state.ExitCode()
+}
+
+// stopGrace is how long a command gets to exit after SIGTERM when the
+// recording is interrupted, before it is killed.
+const stopGrace = 5 * time.Second
+
+// waitCommand waits for cmd; when ctx is done first it sends SIGTERM, then
+// SIGKILL after stopGrace.
+func waitCommand(ctx context.Context, cmd *exec.Cmd) (int, error) {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err = <-done:
+		case <-time.After(stopGrace):
+			cmd.Process.Kill()
+			err = <-done
+		}
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return -1, fmt.Errorf("record: wait for %s: %w", cmd.Args[3], err)
+	}
+	return ExitCode(cmd.ProcessState), nil
+}

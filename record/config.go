@@ -1,0 +1,79 @@
+package record
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config says what to record.
+type Config struct {
+	// PIDs are processes to record, each with every process it forks from
+	// then on. RunCommand adds the command it starts.
+	PIDs []int
+	// All records every process on the machine except the recorder.
+	All bool
+	// Paths keeps only events whose path (or, for rename and link, either
+	// path) is one of these absolute directories or below it. Empty keeps
+	// every path.
+	Paths []string
+	// RingSize is the ring buffer's size in bytes, a power of two and a
+	// multiple of the page size; 0 means DefaultRingSize.
+	RingSize int
+	// Poll is how often the ring buffer is read; 0 means DefaultPoll.
+	Poll time.Duration
+}
+
+// DefaultRingSize holds about 0.1 s of events at 200,000 events/s with long
+// paths, so a reader that polls every 20 ms keeps up with margin.
+const DefaultRingSize = 16 << 20
+
+// DefaultPoll is how often the reader drains the ring buffer. The kernel
+// never wakes the reader (a wake-up per event cost more than the probes),
+// so this is also the latency from an event to the trail.
+const DefaultPoll = 20 * time.Millisecond
+
+// maxPrefix and maxPrefixes match PREFIX_CAP and N_PREFIX in bpf/record.c.
+const (
+	maxPrefix   = 255
+	maxPrefixes = 8
+)
+
+// cleanPrefixes checks and cleans c.Paths.
+func cleanPrefixes(paths []string) ([]string, error) {
+	if len(paths) > maxPrefixes {
+		return nil, fmt.Errorf("record: at most %d path prefixes, got %d", maxPrefixes, len(paths))
+	}
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("record: path prefix %q is not absolute", p)
+		}
+		p = filepath.Clean(p)
+		if len(p) > maxPrefix {
+			return nil, fmt.Errorf("record: path prefix %q is longer than %d bytes", p, maxPrefix)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// underAny reports whether path is one of prefixes or below one of them.
+// The kernel compares bytes before the path is cleaned ("/a/../b" passes a
+// filter for "/a"); this is the exact check afterwards.
+func underAny(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if path == p || p == "/" || strings.HasPrefix(path, p) && path[len(p)] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+// Stats counts what a recording delivered and lost.
+type Stats struct {
+	Events     uint64   // events written to the trail
+	Lost       uint64   // events traced but not delivered
+	LostPerCPU []uint64 // Lost split by CPU
+}

@@ -1,0 +1,155 @@
+//go:build linux && (amd64 || arm64)
+
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/heisen-dev/heisen/trail"
+	"golang.org/x/sys/unix"
+)
+
+// Kernel operation codes, the enum op of bpf/record.c.
+const (
+	kOpen = 1 + iota
+	kOpenat
+	kOpenat2
+	kCreat
+	kWrite
+	kPwrite64
+	kWritev
+	kPwritev
+	kFsync
+	kFdatasync
+	kClose
+	kRename
+	kRenameat
+	kRenameat2
+	kLink
+	kLinkat
+	kUnlink
+	kUnlinkat
+	kTruncate
+	kFtruncate
+	kMax
+)
+
+// trailOps maps kernel operation codes to trail operations.
+var trailOps = [kMax]trail.Op{
+	kOpen: trail.OpOpen, kOpenat: trail.OpOpen, kOpenat2: trail.OpOpen, kCreat: trail.OpOpen,
+	kWrite: trail.OpWrite, kPwrite64: trail.OpWrite, kWritev: trail.OpWrite, kPwritev: trail.OpWrite,
+	kFsync: trail.OpFsync, kFdatasync: trail.OpFdatasync, kClose: trail.OpClose,
+	kRename: trail.OpRename, kRenameat: trail.OpRename, kRenameat2: trail.OpRename,
+	kLink: trail.OpLink, kLinkat: trail.OpLink,
+	kUnlink: trail.OpUnlink, kUnlinkat: trail.OpUnlink,
+	kTruncate: trail.OpTruncate, kFtruncate: trail.OpTruncate,
+}
+
+// headerSize is sizeof(struct event) in bpf/record.c; a test checks it
+// against the generated Go type.
+const headerSize = 96
+
+var errShort = errors.New("record: short event")
+
+// decode fills e from one ring-buffer record. bootToWall is added to the
+// kernel's boot-time clock to get wall-clock nanoseconds.
+func decode(raw []byte, bootToWall int64, e *trail.Event) error {
+	if len(raw) < headerSize {
+		return errShort
+	}
+	le := binary.LittleEndian
+	ts := le.Uint64(raw[0:])
+	dev := le.Uint64(raw[8:])
+	ino := le.Uint64(raw[16:])
+	off := int64(le.Uint64(raw[24:]))
+	n := int64(le.Uint64(raw[32:]))
+	ret := int64(le.Uint64(raw[40:]))
+	flags := le.Uint64(raw[48:])
+	pid := le.Uint32(raw[56:])
+	tid := le.Uint32(raw[60:])
+	fd := int32(le.Uint32(raw[64:]))
+	op := le.Uint32(raw[68:])
+	var lens [4]int
+	for i := range lens {
+		lens[i] = int(le.Uint16(raw[72+2*i:]))
+	}
+	comm := raw[80:96]
+	if op == 0 || op >= kMax {
+		return errors.New("record: unknown operation in event")
+	}
+	data := raw[headerSize:]
+	var strs [4]string
+	for i, l := range lens {
+		if l > len(data) {
+			return errShort
+		}
+		strs[i], data = string(data[:l]), data[l:]
+	}
+
+	*e = trail.Event{
+		TS:   time.Unix(0, int64(ts)+bootToWall),
+		PID:  int(pid),
+		TID:  int(tid),
+		Comm: cString(comm),
+		Op:   trailOps[op],
+		Path: joinPath(strs[0], strs[1]),
+		To:   joinPath(strs[2], strs[3]),
+		FD:   int(fd),
+		Ino:  ino,
+		Off:  off,
+		Len:  n,
+		Ret:  ret,
+		Src:  "ebpf",
+	}
+	if ino != 0 {
+		e.Dev = kernelDev(dev)
+	}
+	if e.Op == trail.OpOpen {
+		e.Flags = trail.HostOpenFlags(int(flags))
+	}
+	if ret < 0 && ret > -4096 {
+		e.Ret = -1
+		e.Err = unix.ErrnoName(syscall.Errno(-ret))
+		if e.Err == "" {
+			e.Err = syscall.Errno(-ret).Error()
+		}
+	}
+	return nil
+}
+
+// kernelDev converts the kernel's internal dev_t (major<<20 | minor) to the
+// encoding stat(2) returns in st_dev.
+func kernelDev(d uint64) uint64 {
+	return unix.Mkdev(uint32(d>>20), uint32(d&(1<<20-1)))
+}
+
+// joinPath joins the directory the kernel resolved (dirfd, cwd, or the
+// opened file itself) and the path the process passed, and cleans the
+// result. dir is empty when raw is absolute or could not be resolved.
+func joinPath(dir, raw string) string {
+	switch {
+	case dir == "" && raw == "":
+		return ""
+	case dir == "":
+		if filepath.IsAbs(raw) {
+			return filepath.Clean(raw)
+		}
+		return raw // the directory was unknown (a bad dirfd): keep it as passed
+	case raw == "":
+		return filepath.Clean(dir)
+	}
+	return filepath.Clean(dir + "/" + raw)
+}
+
+func cString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,281 @@
+//go:build linux && (amd64 || arm64)
+
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/record/bpf"
+	"github.com/heisen-dev/heisen/trail"
+)
+
+// A Recorder is the loaded and attached eBPF backend. It records nothing
+// until processes are tracked (Track, Config.PIDs) or Config.All is set.
+type Recorder struct {
+	cfg        Config
+	prefixes   []string
+	objs       bpf.RecordObjects
+	links      []link.Link
+	rd         *ringbuf.Reader
+	bootToWall int64
+
+	stats    Stats
+	reported uint64 // Lost already written as loss records
+	held     []trail.Event
+}
+
+// New checks that eBPF can be used here, mounts tracefs if needed, and
+// loads and attaches the programs. An error matching ErrUnavailable says
+// exactly what this machine lacks.
+func New(cfg Config) (*Recorder, error) {
+	prefixes, err := cleanPrefixes(cfg.Paths)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RingSize == 0 {
+		cfg.RingSize = DefaultRingSize
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if err := checkEBPF(); err != nil {
+		return nil, err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, &UnavailableError{Backend: "ebpf", Missing: "permission to raise RLIMIT_MEMLOCK", Err: err}
+	}
+	r := &Recorder{cfg: cfg, prefixes: prefixes}
+	if err := r.load(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	for _, pid := range cfg.PIDs {
+		if err := r.Track(pid); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	r.bootToWall = bootToWall()
+	return r, nil
+}
+
+func (r *Recorder) load() error {
+	spec, err := bpf.LoadRecord()
+	if err != nil {
+		return fmt.Errorf("record: load embedded eBPF object: %w", err)
+	}
+	spec.Maps[bpf.RecordMapEvents].MaxEntries = uint32(r.cfg.RingSize)
+	vars := map[string]uint32{
+		bpf.RecordVarTraceAll:    b2u(r.cfg.All),
+		bpf.RecordVarSelfTgid:    uint32(os.Getpid()),
+		bpf.RecordVarPrefixCount: uint32(len(r.prefixes)),
+	}
+	for name, v := range vars {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return fmt.Errorf("record: set %s: %w", name, err)
+		}
+	}
+	if err := spec.LoadAndAssign(&r.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("record: kernel verifier rejected the programs: %+v", ve)
+		}
+		return fmt.Errorf("record: load eBPF programs: %w", err)
+	}
+	for i, p := range r.prefixes {
+		var v bpf.RecordPrefix
+		v.Len = uint32(len(p))
+		for j := range len(p) {
+			v.S[j] = int8(p[j])
+		}
+		if err := r.objs.Prefixes.Put(uint32(i), &v); err != nil {
+			return fmt.Errorf("record: set path prefix %s: %w", p, err)
+		}
+	}
+	for _, s := range syscalls {
+		if err := r.objs.Sysop.Put(uint32(s.nr), uint32(s.op)); err != nil {
+			return fmt.Errorf("record: map syscall %s: %w", s.name, err)
+		}
+	}
+	for _, p := range []*ebpf.Program{r.objs.SysEnter, r.objs.SysExit, r.objs.OnFork, r.objs.OnExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			return fmt.Errorf("record: attach %s: %w", p, err)
+		}
+		r.links = append(r.links, l)
+	}
+	r.rd, err = ringbuf.NewReader(r.objs.Events)
+	if err != nil {
+		return fmt.Errorf("record: open ring buffer: %w", err)
+	}
+	return nil
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Track records process pid (a process id, not a thread id) and every
+// process it forks from now on.
+func (r *Recorder) Track(pid int) error {
+	if err := r.objs.Tracked.Put(uint32(pid), uint8(1)); err != nil {
+		return fmt.Errorf("record: track pid %d: %w", pid, err)
+	}
+	return nil
+}
+
+// Run writes the recorded events to w, in time order, until ctx is done;
+// then it drains what the kernel has already recorded, writes a loss
+// record if any event was lost, and returns. Lost events are also written
+// as loss records while recording, about once a second.
+func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
+	var rec ringbuf.Record
+	lastLoss := time.Now()
+	for {
+		done := ctx.Err() != nil
+		if done {
+			// Make the reads below return everything already submitted,
+			// then ErrFlushed.
+			if err := r.rd.Flush(); err != nil {
+				return fmt.Errorf("record: flush ring buffer: %w", err)
+			}
+		} else {
+			r.rd.SetDeadline(time.Now().Add(r.cfg.Poll))
+		}
+		// Events older than this were submitted before the batch is read,
+		// so no later read can hold an earlier one.
+		cutoff := r.bootNow() - int64(r.cfg.Poll)
+		for {
+			err := r.rd.ReadInto(&rec)
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrFlushed) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("record: read ring buffer: %w", err)
+			}
+			var e trail.Event
+			if err := decode(rec.RawSample, r.bootToWall, &e); err != nil {
+				return err
+			}
+			if len(r.prefixes) > 0 && !underAny(e.Path, r.prefixes) && !underAny(e.To, r.prefixes) {
+				continue
+			}
+			r.held = append(r.held, e)
+		}
+		wallCutoff := cutoff + r.bootToWall
+		if done {
+			wallCutoff = math.MaxInt64
+		}
+		if err := r.emit(w, wallCutoff); err != nil {
+			return err
+		}
+		if done || time.Since(lastLoss) > time.Second {
+			lastLoss = time.Now()
+			if err := r.reportLoss(w); err != nil {
+				return err
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// emit writes the held events older than cutoff (wall-clock ns) in time
+// order. Timestamps are taken on different CPUs just before each event is
+// submitted, so the ring buffer is only nearly sorted.
+func (r *Recorder) emit(w *trail.Writer, cutoff int64) error {
+	slices.SortStableFunc(r.held, func(a, b trail.Event) int { return a.TS.Compare(b.TS) })
+	n := 0
+	for n < len(r.held) && r.held[n].TS.UnixNano() < cutoff {
+		if err := w.Write(&r.held[n]); err != nil && !errors.Is(err, trail.ErrTooLong) {
+			return err
+		}
+		n++
+	}
+	r.stats.Events += uint64(n)
+	r.held = r.held[:copy(r.held, r.held[n:])]
+	return nil
+}
+
+// reportLoss writes a loss record for the events lost since the last one.
+func (r *Recorder) reportLoss(w *trail.Writer) error {
+	var perCPU []uint64
+	if err := r.objs.Lost.Lookup(uint32(0), &perCPU); err != nil {
+		return fmt.Errorf("record: read lost-event counters: %w", err)
+	}
+	var total uint64
+	for _, n := range perCPU {
+		total += n
+	}
+	r.stats.Lost, r.stats.LostPerCPU = total, perCPU
+	if total == r.reported {
+		return nil
+	}
+	e := trail.Event{
+		TS:         time.Now(),
+		PID:        os.Getpid(),
+		TID:        unix.Gettid(),
+		FD:         trail.NoFD,
+		Off:        -1,
+		Src:        "ebpf",
+		Lost:       total - r.reported,
+		LostPerCPU: perCPU,
+	}
+	r.reported = total
+	return w.Write(&e)
+}
+
+// Stats returns the counts so far; they are final after Run returns.
+func (r *Recorder) Stats() Stats { return r.stats }
+
+// Close detaches every program and frees the kernel objects.
+func (r *Recorder) Close() error {
+	var errs []error
+	if r.rd != nil {
+		errs = append(errs, r.rd.Close())
+	}
+	for _, l := range r.links {
+		errs = append(errs, l.Close())
+	}
+	r.links = nil
+	errs = append(errs, r.objs.Close())
+	return errors.Join(errs...)
+}
+
+func (r *Recorder) bootNow() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return ts.Nano()
+}
+
+// bootToWall returns wall-clock minus boot-time, in ns, taking the
+// tightest of a few samples.
+func bootToWall() int64 {
+	var best, off int64 = 1<<63 - 1, 0
+	for range 5 {
+		var a, b, c unix.Timespec
+		unix.ClockGettime(unix.CLOCK_REALTIME, &a)
+		unix.ClockGettime(unix.CLOCK_BOOTTIME, &b)
+		unix.ClockGettime(unix.CLOCK_REALTIME, &c)
+		if d := c.Nano() - a.Nano(); d < best {
+			best, off = d, (a.Nano()+c.Nano())/2-b.Nano()
+		}
+	}
+	return off
+}

@@ -1,0 +1,453 @@
+//go:build linux && (amd64 || arm64)
+
+package record
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/analyze"
+	"github.com/heisen-dev/heisen/trail"
+)
+
+// childEnv selects what the test binary does when it is the recorded
+// command instead of the test runner (a real Go program under the probes).
+const childEnv = "HEISEN_RECORD_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "replace":
+		goChild(os.Args[1])
+	case "grandchild":
+		if err := os.WriteFile(filepath.Join(os.Args[1], "child.txt"), []byte("from the grandchild"), 0o644); err != nil {
+			fail(err)
+		}
+	case "unavailable":
+		_, err := New(Config{})
+		fmt.Println(err)
+	}
+	os.Exit(0)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(3)
+}
+
+// goChild exercises dirfd-relative, cwd-relative and absolute paths, then
+// starts a child of its own. dir/work is its working directory.
+func goChild(dir string) {
+	check := func(err error) {
+		if err != nil {
+			fail(err)
+		}
+	}
+	check(os.Chdir(filepath.Join(dir, "work")))
+	dirfd, err := unix.Open(filepath.Join(dir, "sub"), unix.O_DIRECTORY|unix.O_RDONLY, 0)
+	check(err)
+	fd, err := unix.Openat(dirfd, "new.tmp", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o644)
+	check(err)
+	_, err = unix.Write(fd, []byte("hello"))
+	check(err)
+	check(unix.Fsync(fd))
+	check(unix.Close(fd))
+	if _, err := unix.Openat(dirfd, "missing/x", unix.O_RDONLY, 0); !errors.Is(err, unix.ENOENT) {
+		fail(fmt.Errorf("openat missing/x: %v, want ENOENT", err))
+	}
+	check(unix.Renameat(dirfd, "new.tmp", dirfd, "final"))
+	check(os.WriteFile("gone", nil, 0o644))
+	check(os.Remove("gone"))
+	cmd := exec.Command(os.Args[0], dir)
+	cmd.Env = append(os.Environ(), childEnv+"=grandchild")
+	cmd.Stderr = os.Stderr
+	check(cmd.Run())
+}
+
+// realTemp is t.TempDir with symlinks resolved, as the kernel reports it.
+func realTemp(t *testing.T) string {
+	d, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// recordRun records cmd with the eBPF backend and returns the events, the
+// trail's reader stats, the recorder's stats and the exit code.
+func recordRun(t *testing.T, cfg Config, cmd *exec.Cmd) ([]trail.Event, trail.Stats, Stats, int) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := trail.NewWriter(&buf)
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	code, st, err := RunCommand(context.Background(), cfg, cmd, w)
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("eBPF unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("RunCommand: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs, rst := readTrail(t, &buf)
+	return evs, rst, st, code
+}
+
+func readTrail(t *testing.T, r io.Reader) ([]trail.Event, trail.Stats) {
+	t.Helper()
+	rd := trail.NewReader(r, "trail")
+	rd.Malformed = func(e *trail.LineError) { t.Errorf("malformed trail line: %v", e) }
+	var evs []trail.Event
+	for {
+		var e trail.Event
+		err := rd.Read(&e)
+		if err == io.EOF {
+			return evs, rd.Stats()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+}
+
+// find returns the first event with op and path, failing the test if none.
+func find(t *testing.T, evs []trail.Event, op trail.Op, path string) *trail.Event {
+	t.Helper()
+	for i := range evs {
+		if evs[i].Op == op && evs[i].Path == path {
+			return &evs[i]
+		}
+	}
+	t.Errorf("no %s event for %s in:\n%s", op, path, dump(evs))
+	return &trail.Event{}
+}
+
+func dump(evs []trail.Event) string {
+	var b []byte
+	for i := range evs {
+		b = trail.AppendJSON(b, &evs[i])
+	}
+	return string(b)
+}
+
+func stat(t *testing.T, path string) *unix.Stat_t {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+func TestGoProgramPathsAndDescendants(t *testing.T) {
+	dir := realTemp(t)
+	for _, d := range []string{"work", "sub"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(os.Args[0], dir)
+	cmd.Env = append(os.Environ(), childEnv+"=replace")
+	evs, _, _, code := recordRun(t, Config{Paths: []string{dir}}, cmd)
+	if code != 0 {
+		t.Fatalf("child exit code %d", code)
+	}
+	tmp, final := filepath.Join(dir, "sub/new.tmp"), filepath.Join(dir, "sub/final")
+	st := stat(t, final)
+
+	open := find(t, evs, trail.OpOpen, tmp)
+	if open.Flags != trail.O_WRONLY|trail.O_CREAT|trail.O_EXCL || open.FD < 0 || open.Ret != int64(open.FD) {
+		t.Errorf("open: flags %v fd %d ret %d", open.Flags, open.FD, open.Ret)
+	}
+	for _, e := range []*trail.Event{open, find(t, evs, trail.OpWrite, tmp), find(t, evs, trail.OpFsync, tmp), find(t, evs, trail.OpClose, tmp)} {
+		if e.Ino != st.Ino || e.Dev != st.Dev {
+			t.Errorf("%s %s: dev/ino %d/%d, want %d/%d (stat of %s)", e.Op, e.Path, e.Dev, e.Ino, st.Dev, st.Ino, final)
+		}
+		if e.PID != cmd.Process.Pid || e.FD != open.FD {
+			t.Errorf("%s: pid %d fd %d, want %d %d", e.Op, e.PID, e.FD, cmd.Process.Pid, open.FD)
+		}
+	}
+	if w := find(t, evs, trail.OpWrite, tmp); w.Off != 0 || w.Len != 5 || w.Ret != 5 {
+		t.Errorf("write: off %d len %d ret %d, want 0 5 5", w.Off, w.Len, w.Ret)
+	}
+	// A failed open of a dirfd-relative path: resolved against dirfd
+	// (dir/sub), not the working directory (dir/work).
+	if e := find(t, evs, trail.OpOpen, filepath.Join(dir, "sub/missing/x")); e.Err != "ENOENT" || e.Ret != -1 {
+		t.Errorf("failed open: err %q ret %d", e.Err, e.Ret)
+	}
+	if e := find(t, evs, trail.OpRename, tmp); e.To != final || e.Ret != 0 {
+		t.Errorf("renameat: to %q ret %d, want %q 0", e.To, e.Ret, final)
+	}
+	find(t, evs, trail.OpUnlink, filepath.Join(dir, "work/gone"))
+	child := find(t, evs, trail.OpOpen, filepath.Join(dir, "child.txt"))
+	if child.PID == cmd.Process.Pid || child.PID == 0 {
+		t.Errorf("grandchild's open has pid %d, the command's is %d", child.PID, cmd.Process.Pid)
+	}
+	if child.Comm == "" || child.TS.IsZero() || time.Since(child.TS) > time.Minute {
+		t.Errorf("grandchild's open: comm %q ts %v", child.Comm, child.TS)
+	}
+	for _, e := range evs {
+		if !underAny(e.Path, []string{dir}) && !underAny(e.To, []string{dir}) {
+			t.Errorf("event outside --path %s: %s", dir, dump([]trail.Event{e}))
+		}
+		if e.Src != "ebpf" {
+			t.Errorf("src %q", e.Src)
+		}
+	}
+}
+
+const pyReplace = `
+import os
+tmp = "cfg.tmp"
+with open(tmp, "w") as f:
+    f.write("v1")
+    f.flush()
+    os.fsync(f.fileno())
+os.replace(tmp, "cfg")
+`
+
+func TestPythonReplace(t *testing.T) {
+	py := requirePython(t)
+	dir := realTemp(t)
+	cmd := exec.Command(py, "-I", "-c", pyReplace)
+	cmd.Dir = dir
+	evs, _, _, code := recordRun(t, Config{Paths: []string{dir}}, cmd)
+	if code != 0 {
+		t.Fatalf("python exit code %d", code)
+	}
+	tmp, final := filepath.Join(dir, "cfg.tmp"), filepath.Join(dir, "cfg")
+	st := stat(t, final)
+	open := find(t, evs, trail.OpOpen, tmp)
+	if open.Flags&(trail.O_WRONLY|trail.O_CREAT|trail.O_TRUNC) != trail.O_WRONLY|trail.O_CREAT|trail.O_TRUNC {
+		t.Errorf("open flags %v", open.Flags)
+	}
+	for _, e := range []*trail.Event{open, find(t, evs, trail.OpWrite, tmp), find(t, evs, trail.OpFsync, tmp), find(t, evs, trail.OpClose, tmp)} {
+		if e.Ino != st.Ino || e.Dev != st.Dev {
+			t.Errorf("%s: dev/ino %d/%d, want %d/%d", e.Op, e.Dev, e.Ino, st.Dev, st.Ino)
+		}
+	}
+	if e := find(t, evs, trail.OpRename, tmp); e.To != final {
+		t.Errorf("rename to %q, want %q", e.To, final)
+	}
+	if e := find(t, evs, trail.OpWrite, tmp); e.Len != 2 || e.Comm == "" {
+		t.Errorf("write len %d comm %q", e.Len, e.Comm)
+	}
+}
+
+func requirePython(t *testing.T) string {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skipf("python3 not installed: %v", err)
+	}
+	return py
+}
+
+// shellMv is the third kind of program: a shell whose children (mv, rm)
+// must be followed, with relative paths resolved against their cwd.
+const shellMv = `cd "$1" && echo v1 > a && (mv a b) && sh -c 'rm -f old'`
+
+func checkShellMv(t *testing.T, dir string, evs []trail.Event, shellPid int) {
+	t.Helper()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	st := stat(t, b)
+	if e := find(t, evs, trail.OpOpen, a); e.Ino != st.Ino || e.Dev != st.Dev {
+		t.Errorf("open a: dev/ino %d/%d, want %d/%d", e.Dev, e.Ino, st.Dev, st.Ino)
+	}
+	mv := find(t, evs, trail.OpRename, a)
+	if mv.To != b || mv.Comm != "mv" || mv.PID == shellPid {
+		t.Errorf("mv: to %q comm %q pid %d (shell %d)", mv.To, mv.Comm, mv.PID, shellPid)
+	}
+	if e := find(t, evs, trail.OpUnlink, filepath.Join(dir, "old")); e.Err != "ENOENT" {
+		t.Errorf("rm -f old: err %q, want ENOENT", e.Err)
+	}
+}
+
+func TestShellMv(t *testing.T) {
+	dir := realTemp(t)
+	cmd := exec.Command("sh", "-c", shellMv, "sh", dir)
+	evs, _, _, code := recordRun(t, Config{Paths: []string{dir}}, cmd)
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	checkShellMv(t, dir, evs, cmd.Process.Pid)
+}
+
+func TestPtraceShellMv(t *testing.T) {
+	dir := realTemp(t)
+	var buf bytes.Buffer
+	w := trail.NewWriter(&buf)
+	cmd := exec.Command("sh", "-c", shellMv, "sh", dir)
+	cmd.Stderr = os.Stderr
+	code, st, err := RunPtrace(context.Background(), Config{Paths: []string{dir}}, cmd, w)
+	if err != nil {
+		t.Fatalf("RunPtrace: %v", err)
+	}
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	evs, _ := readTrail(t, &buf)
+	if st.Events != uint64(len(evs)) {
+		t.Errorf("Stats.Events %d, trail has %d", st.Events, len(evs))
+	}
+	checkShellMv(t, dir, evs, -1)
+	for _, e := range evs {
+		if e.Src != "ptrace" {
+			t.Errorf("src %q", e.Src)
+		}
+	}
+}
+
+func TestExitCodePassedThrough(t *testing.T) {
+	for script, want := range map[string]int{"exit 7": 7, "kill -TERM $$": 128 + int(syscall.SIGTERM)} {
+		_, _, _, code := recordRun(t, Config{Paths: []string{"/nonexistent"}}, exec.Command("sh", "-c", script))
+		if code != want {
+			t.Errorf("%q: exit code %d, want %d", script, code, want)
+		}
+	}
+}
+
+// A ring buffer of one page cannot hold a burst of writes between two
+// polls: every event the kernel could not deliver must be counted, so
+// delivered plus lost is exactly what the program did.
+func TestLostEventsCounted(t *testing.T) {
+	py := requirePython(t)
+	dir := realTemp(t)
+	const n = 20000
+	script := fmt.Sprintf(`
+import os
+fd = os.open("f", os.O_WRONLY | os.O_CREAT)
+for i in range(%d):
+    os.write(fd, b"x")
+os.close(fd)
+`, n)
+	cmd := exec.Command(py, "-I", "-c", script)
+	cmd.Dir = dir
+	evs, rst, st, code := recordRun(t, Config{Paths: []string{dir}, RingSize: os.Getpagesize()}, cmd)
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if st.Lost == 0 {
+		t.Fatalf("no events lost with a %d-byte ring buffer and %d writes", os.Getpagesize(), n)
+	}
+	var perCPU uint64
+	for _, v := range st.LostPerCPU {
+		perCPU += v
+	}
+	if perCPU != st.Lost {
+		t.Errorf("lost per CPU %v sums to %d, total %d", st.LostPerCPU, perCPU, st.Lost)
+	}
+	if rst.Lost != st.Lost || rst.LossRecords == 0 {
+		t.Errorf("trail loss records say %d lost in %d records, recorder %d", rst.Lost, rst.LossRecords, st.Lost)
+	}
+	if got := uint64(len(evs)) + st.Lost; got != n+2 {
+		t.Errorf("delivered %d + lost %d = %d, want %d (open, %d writes, close)", len(evs), st.Lost, got, n+2, n)
+	}
+	t.Logf("delivered %d, lost %d %v", len(evs), st.Lost, st.LostPerCPU)
+}
+
+// The story's worker, in Python: a temp name from the clock in seconds.
+const pyWorker = `
+import os, sys, time, uuid
+target, me, fixed = sys.argv[1], sys.argv[2], sys.argv[3] == "fixed"
+for i in range(40):
+    if fixed:
+        tmp = f"{target}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    else:
+        tmp = f"{target}.{int(time.time())}.tmp"
+    with open(tmp, "w") as f:
+        for j in range(20):
+            f.write(me * 512)
+            f.flush()
+    try:
+        os.replace(tmp, target)
+    except FileNotFoundError:
+        pass  # another worker renamed our shared temp first
+`
+
+func TestStoryPatternAnalyzed(t *testing.T) {
+	py := requirePython(t)
+	for _, variant := range []string{"buggy", "fixed"} {
+		t.Run(variant, func(t *testing.T) {
+			dir := realTemp(t)
+			script := filepath.Join(t.TempDir(), "worker.py")
+			if err := os.WriteFile(script, []byte(pyWorker), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(dir, "config")
+			var sh strings.Builder
+			for i := range 4 {
+				fmt.Fprintf(&sh, "%s -I %s %s %c %s & ", py, script, target, 'a'+i, variant)
+			}
+			sh.WriteString("wait")
+			evs, _, st, code := recordRun(t, Config{Paths: []string{dir}}, exec.Command("sh", "-c", sh.String()))
+			if code != 0 || st.Lost != 0 {
+				t.Fatalf("exit code %d, lost %d", code, st.Lost)
+			}
+			a := analyze.New(analyze.Options{})
+			for i := range evs {
+				a.Add(&evs[i])
+			}
+			kinds := map[analyze.Kind]int{}
+			for _, f := range a.Finish() {
+				kinds[f.Kind]++
+			}
+			t.Logf("%d events, findings %v", len(evs), kinds)
+			if variant == "buggy" && (kinds[analyze.TempCollision] == 0 || kinds[analyze.TornRename] == 0) {
+				t.Errorf("buggy pattern: findings %v, want temp-collision and torn-rename", kinds)
+			}
+			if variant == "fixed" && (kinds[analyze.TempCollision] != 0 || kinds[analyze.TornRename] != 0) {
+				t.Errorf("fixed pattern: findings %v, want no temp-collision or torn-rename", kinds)
+			}
+		})
+	}
+}
+
+// Without privileges New must name what is missing, not fail somewhere in
+// the loader.
+func TestUnavailableNamesWhatIsMissing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a child as another user")
+	}
+	bin := filepath.Join(t.TempDir(), "record.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d := filepath.Dir(bin); d != "/"; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o005 != 0o005 {
+			if err := os.Chmod(d, fi.Mode().Perm()|0o005); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), childEnv+"=unavailable")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "ebpf cannot be used: root privileges (CAP_BPF and CAP_PERFMON") {
+		t.Errorf("as uid 65534 New said %q", out)
+	}
+}
