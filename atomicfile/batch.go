@@ -106,7 +106,7 @@ func (b *Batch) Close() error {
 // parallel runs op on every file with a bounded number of goroutines and
 // returns the first error.
 func parallel(files []*File, op func(*File) error) error {
-	const workers = 32
+	const workers = 128 // so that the syncs of a typical batch share journal commits
 	if len(files) == 1 {
 		return op(files[0])
 	}
