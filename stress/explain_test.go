@@ -69,7 +69,6 @@ func TestExplainUUIDFindsNoRace(t *testing.T) {
 	}
 }
 
-
 func TestMatch(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pids := map[int]int{1: 101, 2: 102, 3: 103}

@@ -38,6 +38,9 @@ type Plan struct {
 	// Dir holds one subdirectory per run ("timestamp-trail-1"), each with
 	// its target, trail and any corrupt versions saved.
 	Dir string
+	// Record attaches heisen record's recorder for the "record" observer;
+	// without it that observer is skipped with a note.
+	Record Attach
 	// Progress, when set, receives each run's progress with its cell and
 	// round (counted from 1).
 	Progress func(strategy, observer string, round, rounds int, p Progress)
@@ -53,6 +56,7 @@ type Summary struct {
 	Corrupt            []Corruption
 	Explained          int    // corruptions linked to an analyze finding (trail observer)
 	Trail              string // the trail file every round appended to ("" without one)
+	Runs               int    // rounds that ran; 0 when a stop came first
 	Interrupted        bool
 }
 
@@ -94,12 +98,13 @@ func (s *Summary) Ratios(base *Summary) (rate, speed float64) {
 
 // Execute runs the plan and returns one Summary per strategy × observer, in
 // plan order, and one note per observer it skipped. After ctx ends it
-// returns what was measured so far, the cell under way marked Interrupted.
+// returns the cells measured so far, the cell under way marked Interrupted
+// and the cells not begun left out.
 func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 	var notes []string
 	var observers []string
 	for _, o := range p.Observers {
-		if err := observerAvailable(o); err != nil {
+		if err := p.observerAvailable(o); err != nil {
 			notes = append(notes, err.Error())
 			continue
 		}
@@ -124,7 +129,7 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 	for round := 1; round <= rounds; round++ {
 		for _, cell := range cells {
 			if ctx.Err() != nil {
-				return cells, notes, nil
+				return ran(cells), notes, nil
 			}
 			cfg := p.Config
 			cfg.Strategy, cfg.Observer = cell.Strategy, cell.Observer
@@ -147,6 +152,9 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 				cfg.Wrap = []string{"strace", "-f", "-o", "/dev/null"}
 			case "trail":
 				cfg.Trail = filepath.Join(p.Dir, cell.Strategy+"-trail.jsonl")
+			case "record":
+				cfg.Trail = filepath.Join(p.Dir, cell.Strategy+"-record.jsonl")
+				cfg.Attach = p.Record
 			}
 			if p.Progress != nil {
 				cfg.Progress = func(pr Progress) { p.Progress(cell.Strategy, cell.Observer, round, rounds, pr) }
@@ -162,11 +170,15 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 			}
 			cell.Add(res)
 			if res.Interrupted {
-				return cells, notes, nil
+				return ran(cells), notes, nil
 			}
 		}
 	}
 	return cells, notes, nil
+}
+
+func ran(cells []*Summary) []*Summary {
+	return slices.DeleteFunc(cells, func(s *Summary) bool { return s.Runs == 0 })
 }
 
 // Add adds the counts of one run to s.
@@ -179,6 +191,7 @@ func (s *Summary) Add(r *Result) {
 			s.Explained++
 		}
 	}
+	s.Runs++
 	s.Writes += r.Writes
 	s.Failed += r.Failed
 	s.Elapsed += r.Elapsed
@@ -190,7 +203,7 @@ func (s *Summary) Add(r *Result) {
 }
 
 // observerAvailable says why an observer cannot run here, or nil.
-func observerAvailable(name string) error {
+func (p *Plan) observerAvailable(name string) error {
 	switch name {
 	case "none", "trail":
 		return nil
@@ -200,6 +213,9 @@ func observerAvailable(name string) error {
 		}
 		return nil
 	case "record":
+		if p.Record != nil {
+			return nil
+		}
 		return fmt.Errorf("record: not available yet, its column is skipped (%w)", ErrObserverMissing)
 	}
 	return fmt.Errorf("unknown observer %q (want one of %v)", name, Observers)

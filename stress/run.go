@@ -32,7 +32,7 @@ type Exec struct {
 // one target.
 type Config struct {
 	Strategy string
-	Observer string   // a label for reports; the observation itself is Wrap and Trail
+	Observer string   // a label for reports; the observation itself is Wrap, Trail or Attach
 	Dir      string   // the run's directory; the target is Dir/target. Must exist.
 	Workers  int      // writer processes
 	Writes   int      // per writer; 0 means until Duration
@@ -43,12 +43,19 @@ type Config struct {
 	Think    Think    // pause between a writer's writes
 	Self     Exec     // how to start a worker process
 	Wrap     []string // a command writers run under, e.g. strace -f -o /dev/null
-	Trail    string   // the trail file every writer appends to; "" leaves none
+	Trail    string   // the run's trail: every writer appends to it, or Attach writes it; "" leaves none
+	Attach   Attach   // an observer outside the writers, e.g. an eBPF recorder; nil for none
 
 	// Progress, when set, is called about five times a second with what
 	// has been measured so far.
 	Progress func(Progress)
 }
+
+// Attach starts observing the writer processes pids, writing what it sees
+// to the trail file, and returns a function that stops it and reports any
+// error it met. Run calls it when every process is running and before any
+// writes, and stops it once the writers are done.
+type Attach func(ctx context.Context, pids []int, trail string) (stop func() error, err error)
 
 // Duration is a time.Duration; a named type keeps Config's doc readable.
 type Duration = time.Duration
@@ -133,6 +140,8 @@ type run struct {
 	children []*child
 	seen     map[string]bool // corruptions already counted, see Corruption
 	progress map[*child]message
+	// stopObserver stops Config.Attach's observer; nil without one.
+	stopObserver func() error
 }
 
 type child struct {
@@ -160,7 +169,10 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 		return nil, fmt.Errorf("stress: barrier pipe: %w", err)
 	}
 	defer barrierW.Close()
-	base := spec{Target: target, Size: cfg.Size, Chunk: cfg.Chunk, Strategy: cfg.Strategy, Think: cfg.Think.String(), Trail: cfg.Trail}
+	base := spec{Target: target, Size: cfg.Size, Chunk: cfg.Chunk, Strategy: cfg.Strategy, Think: cfg.Think.String()}
+	if cfg.Attach == nil {
+		base.Trail = cfg.Trail
+	}
 	start := func(role string, id int, wrap []string) error {
 		s := base
 		s.Role, s.ID = role, id
@@ -208,6 +220,26 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 			return r.res, nil
 		}
 	}
+	if cfg.Attach != nil {
+		var pids []int
+		for _, pid := range r.res.PIDs {
+			pids = append(pids, pid)
+		}
+		stop, err := cfg.Attach(ctx, pids, cfg.Trail)
+		if err != nil {
+			return nil, fmt.Errorf("stress: observer %s: %w", cfg.Observer, err)
+		}
+		defer func() {
+			if stop != nil {
+				stop()
+			}
+		}()
+		r.stopObserver = func() error {
+			err := stop()
+			stop = nil
+			return err
+		}
+	}
 	began := time.Now()
 	barrierW.Close()
 	var deadline <-chan time.Time
@@ -247,6 +279,11 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 		}
 	}
 	r.res.Elapsed = time.Since(began)
+	if r.stopObserver != nil {
+		if err := r.stopObserver(); err != nil {
+			return nil, fmt.Errorf("stress: observer %s: %w", cfg.Observer, err)
+		}
+	}
 	// Writers are done: stop the readers and collect their last reports.
 	r.stop("reader")
 	for readersLeft := cfg.Readers; readersLeft > 0; {

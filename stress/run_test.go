@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -186,5 +187,39 @@ func TestStraceWrap(t *testing.T) {
 	}
 	if res.Writes != 100 || len(res.Corrupt) != 0 {
 		t.Fatalf("writes = %d, corrupt = %d", res.Writes, len(res.Corrupt))
+	}
+}
+
+// An attached observer gets every writer's pid before the first write and
+// is stopped after the last; the writers leave the trail to it.
+func TestAttach(t *testing.T) {
+	cfg := config(t, "uuid", 3, 20, 0)
+	cfg.Trail = filepath.Join(cfg.Dir, "observer.jsonl")
+	var got []int
+	stopped := false
+	cfg.Attach = func(_ context.Context, pids []int, trail string) (func() error, error) {
+		got = pids
+		if trail != cfg.Trail {
+			t.Errorf("Attach got trail %q, want %q", trail, cfg.Trail)
+		}
+		if b, err := os.ReadFile(filepath.Join(cfg.Dir, "target")); err != nil || Validate(b).Header.Writer != 0 {
+			t.Errorf("Attach ran after a writer had written")
+		}
+		return func() error { stopped = true; return nil }, nil
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || !stopped {
+		t.Fatalf("Attach saw pids %v, stopped %v", got, stopped)
+	}
+	for _, pid := range res.PIDs {
+		if !slices.Contains(got, pid) {
+			t.Errorf("writer pid %d not handed to Attach (got %v)", pid, got)
+		}
+	}
+	if _, err := os.Stat(cfg.Trail); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("writers wrote the observer's trail themselves: %v", err)
 	}
 }
