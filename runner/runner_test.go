@@ -87,6 +87,20 @@ func TestProofTimingSensitiveRace(t *testing.T) {
 	if !strings.HasPrefix(rep.Summary, "timing-sensitive") {
 		t.Errorf("summary %q", rep.Summary)
 	}
+
+	// The story's fix, a temp name unique per process and call, never fails
+	// under the same perturbations.
+	fixed := mustRun(t, Config{
+		Command:       []string{racer, "-fixed"},
+		Perturbations: perturbations(t, "none,syscall-delay=1ms,one-cpu"),
+		Runs:          10,
+		Timeout:       30 * time.Second,
+	})
+	for _, r := range fixed.Results {
+		if r.Failures != 0 {
+			t.Errorf("fixed racer under %s: %d failures in %d runs", r.Perturbation, r.Failures, r.Runs)
+		}
+	}
 }
 
 // A program that fails with a fixed probability, independent of timing,

@@ -2,12 +2,14 @@
 // replace one file through a temp file named after the clock in
 // seconds, like the story's. When both read the clock in the same second they share
 // the temp file and trample each other. racer exits 1 when the final file is
-// not one worker's complete content or a worker's rename failed.
+// not one worker's complete content or a worker's rename failed. With
+// -fixed the workers use the story's fix, a name unique per process and call.
 package main
 
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +25,12 @@ const (
 )
 
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == "worker" {
-		os.Exit(worker(os.Args[2]))
+	if len(os.Args) == 4 && os.Args[1] == "worker" {
+		os.Exit(worker(os.Args[2], os.Args[3] == "fixed"))
+	}
+	mode := "buggy"
+	if len(os.Args) == 2 && os.Args[1] == "-fixed" {
+		mode = "fixed" // the story's fix: a temp name unique per process and call
 	}
 	dir, err := os.MkdirTemp("", "racer")
 	if err != nil {
@@ -39,7 +45,7 @@ func main() {
 	for _, id := range []string{"a", "b"} {
 		gr, gw, _ := os.Pipe()
 		rr, rw, _ := os.Pipe()
-		c := exec.Command(self, "worker", id)
+		c := exec.Command(self, "worker", id, mode)
 		c.Stdin, c.Stdout, c.Stderr = gr, rw, os.Stderr
 		c.Env = append(os.Environ(), "RACER_TARGET="+target)
 		if err := c.Start(); err != nil {
@@ -75,12 +81,15 @@ func main() {
 	}
 }
 
-func worker(id string) int {
+func worker(id string, fixed bool) int {
 	os.Stdout.Write([]byte{'r'})
 	var gate [1]byte
 	os.Stdin.Read(gate[:]) // returns at EOF, when the parent opens the gate
 	target := os.Getenv("RACER_TARGET")
 	tmp := target + "." + strconv.FormatInt(time.Now().Truncate(clock).UnixNano(), 10) + ".tmp"
+	if fixed {
+		tmp = fmt.Sprintf("%s.%d.%x.tmp", target, os.Getpid(), rand.Uint64())
+	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
