@@ -131,7 +131,11 @@ func printRunReport(w io.Writer, rep *runner.Report) {
 		}
 	}
 	fmt.Fprintf(w, "%s.\n", rep.Summary)
-	fmt.Fprintf(w, "Verdicts: Fisher's exact test against none, Holm-corrected over %d comparisons (95%% family-wise confidence).\n", rep.Compared)
+	plural := "s"
+	if rep.Compared == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(w, "Verdicts: Fisher's exact test against none, Holm-corrected over %d comparison%s (95%% family-wise confidence).\n", rep.Compared, plural)
 }
 
 // runOnTerminal reports whether progress lines may go to f. (stress.go has
