@@ -105,7 +105,7 @@
 //
 // The tests run on Linux (ext4 and tmpfs, as root and as another user). The
 // darwin and Windows code only compiles and passes go vet and staticcheck
-// here; the btrfs second fdatasync, ErrNotDurable (no local file system
-// refuses a directory fsync) and power loss itself (a process kill keeps the
-// page cache) are not exercised.
+// here. The btrfs second fdatasync and power loss itself (a process kill
+// keeps the page cache) are not exercised; ErrNotDurable is checked against
+// a procfs directory, which refuses fsync with EINVAL as vboxsf does.
 package atomicfile

@@ -541,3 +541,50 @@ func FuzzTempName(f *testing.F) {
 		}
 	})
 }
+
+// TestProcFDLinkFallback links O_TMPFILE files through /proc/self/fd, as a
+// process without CAP_DAC_READ_SEARCH on older kernels must.
+func TestProcFDLinkFallback(t *testing.T) {
+	saved := atEmptyPath.Load()
+	atEmptyPath.Store(2)
+	t.Cleanup(func() { atEmptyPath.Store(saved) })
+	path := filepath.Join(t.TempDir(), "target")
+	var r recorder
+	for _, v := range []string{"one", "two"} {
+		if err := WriteFile(path, []byte(v), 0o644, WithTracer(&r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != "two" {
+		t.Errorf("target = %q", b)
+	}
+	for _, e := range r.events {
+		if e.Op == "link" && !strings.HasPrefix(e.Path, "/proc/self/fd/") {
+			t.Errorf("link from %q, want /proc/self/fd/N", e.Path)
+		}
+	}
+	if got := names(t, filepath.Dir(path)); len(got) != 1 {
+		t.Errorf("directory holds %q", got)
+	}
+}
+
+// TestDirectorySyncRefused checks how a refused directory fsync is reported,
+// on a real directory that refuses it: procfs returns EINVAL, like vboxsf.
+func TestDirectorySyncRefused(t *testing.T) {
+	dirfd, err := unix.Open("/proc/self", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Skipf("no procfs: %v", err)
+	}
+	f := File{path: "/proc/self/x", dir: "/proc/self", state: stateCommitted}
+	f.sys.dirfd, f.sys.fd = dirfd, -1
+	defer f.release()
+	err = f.syncDir()
+	if !errors.Is(err, ErrNotDurable) || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("got %v, want ErrNotDurable wrapping EINVAL", err)
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Op != "fsync" || pe.Path != "/proc/self" {
+		t.Errorf("got %#v, want fsync of /proc/self", err)
+	}
+	t.Log(err)
+}

@@ -3,7 +3,7 @@
 package atomicfile
 
 import (
-	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"syscall"
@@ -231,7 +231,7 @@ func (f *File) syncDir() error {
 		f.tr.emit("fsync", ".", "", f.sys.dirfd, 0, 0, 0, 0, nil, err)
 	}
 	if err != nil {
-		return pathError("fsync", f.dir, errors.Join(ErrNotDurable, err))
+		return pathError("fsync", f.dir, fmt.Errorf("%w: %w", ErrNotDurable, err))
 	}
 	return nil
 }

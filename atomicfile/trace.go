@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 )
 
@@ -50,13 +51,7 @@ func newTracing(t Tracer, dir string) tracing {
 // directory (empty when the event has no path).
 func (tr *tracing) emit(op, name, to string, fd, flags int, off, n, ret int64, ino *fileID, err error) {
 	e := TraceEvent{Op: op, FD: fd, Flags: flags, Off: off, Len: n, Ret: ret, Err: err, Call: tr.call}
-	// Concatenating copies name and to, which may point into the File.
-	if name != "" {
-		e.Path = filepath.Clean(tr.dir + string(filepath.Separator) + name)
-	}
-	if to != "" {
-		e.To = filepath.Clean(tr.dir + string(filepath.Separator) + to)
-	}
+	e.Path, e.To = tr.abs(name), tr.abs(to)
 	if ino != nil {
 		e.Dev, e.Ino = ino.dev, ino.ino
 	}
@@ -65,3 +60,15 @@ func (tr *tracing) emit(op, name, to string, fd, flags int, off, n, ret int64, i
 
 // fileID identifies a file for trace events.
 type fileID struct{ dev, ino uint64 }
+
+// abs returns name made absolute against the target's directory. It always
+// copies: name may point into a File or a stack buffer.
+func (tr *tracing) abs(name string) string {
+	switch {
+	case name == "":
+		return ""
+	case filepath.IsAbs(name):
+		return filepath.Clean(strings.Clone(name))
+	}
+	return filepath.Clean(tr.dir + string(filepath.Separator) + name)
+}
