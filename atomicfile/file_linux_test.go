@@ -250,6 +250,16 @@ func TestSymlinkPolicy(t *testing.T) {
 			t.Errorf("default policy wrote through the link: pointee = %q", b)
 		}
 
+		// A link to a directory is replaced like any other link.
+		dirLink := filepath.Join(dir, "dirlink")
+		os.Symlink(".", dirLink)
+		if err := WriteFile(dirLink, []byte("file"), 0o644); err != nil {
+			t.Fatalf("replacing a link to a directory: %v", err)
+		}
+		if b, _ := os.ReadFile(dirLink); string(b) != "file" {
+			t.Errorf("link to a directory: %q", b)
+		}
+
 		// A dangling link is followed to create its pointee.
 		dangling := filepath.Join(dir, "dangling")
 		os.Symlink("sub/created", dangling)

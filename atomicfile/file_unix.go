@@ -47,9 +47,10 @@ func (f *File) openTemp() error {
 	case err == nil:
 		if st.mode&unix.S_IFMT == unix.S_IFLNK {
 			// Replacing the link: the new file takes the mode and owner of
-			// the file it points to, if any.
-			if st, err = sysStat(dirfd, f.base, true); err != nil {
-				break // dangling
+			// the file it points to, if that is a file.
+			if st, err = sysStat(dirfd, f.base, true); err != nil || st.mode&unix.S_IFMT != unix.S_IFREG {
+				exists = f.cfg.noClobber // only the link exists
+				break
 			}
 		}
 		if st.mode&unix.S_IFMT == unix.S_IFDIR {
