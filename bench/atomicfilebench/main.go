@@ -3,8 +3,9 @@
 // raw system-call floor, at 4 KiB and 1 MiB, plus a batch of 100 × 4 KiB
 // files (atomicfile.Batch) against 100 renameio writes. The contenders run
 // interleaved in every round on the same directory, so that a machine whose
-// load changes during the run slows them alike; it prints the median of the
-// per-round means and the ratios to the floor.
+// load changes during the run slows them alike; it prints the median over
+// rounds of each round's median latency, and the median per-round ratio to
+// the floor.
 //
 //	go run ./atomicfilebench -dir /var/tmp -rounds 15
 package main
@@ -24,7 +25,7 @@ import (
 func main() {
 	dir := flag.String("dir", os.TempDir(), "directory to write in (the file system under test)")
 	rounds := flag.Int("rounds", 15, "rounds; each runs every contender")
-	ops := flag.Int("ops", 40, "replaces per contender per round at 4 KiB (a quarter of that at 1 MiB)")
+	ops := flag.Int("ops", 20, "replaces per contender per round at 4 KiB (a quarter of that at 1 MiB)")
 	flag.Parse()
 	if err := run(*dir, *rounds, *ops); err != nil {
 		fmt.Fprintln(os.Stderr, "atomicfilebench:", err)
@@ -50,28 +51,32 @@ func run(parent string, rounds, ops int) error {
 		n    int
 		ops  int
 	}{{"4KiB", 4 << 10, ops}, {"1MiB", 1 << 20, max(ops/4, 2)}}
-	// samples[size][contender] holds one mean per round.
-	samples := map[string]map[string][]time.Duration{}
+	// perRound[size][contender] holds each round's median latency.
+	perRound := map[string]map[string][]time.Duration{}
 	batch := map[string][]time.Duration{}
-	for _, s := range sizes {
-		samples[s.name] = map[string][]time.Duration{}
-	}
 	small := make([]byte, 4<<10)
 	for r := range rounds {
 		for _, s := range sizes {
+			if perRound[s.name] == nil {
+				perRound[s.name] = map[string][]time.Duration{}
+			}
 			data := make([]byte, s.n)
-			// Rotate the order each round so no contender always runs
-			// right after another's dirty pages.
-			for i := range contenders {
-				c := contenders[(i+r)%len(contenders)]
-				path := dir + "/" + c.name + "-" + s.name
-				start := time.Now()
-				for range s.ops {
+			lat := map[string][]time.Duration{}
+			// Interleave single replaces, rotating the order, so that load
+			// changes on the machine hit every contender alike.
+			for i := range s.ops {
+				for j := range contenders {
+					c := contenders[(i+j+r)%len(contenders)]
+					path := dir + "/" + c.name + "-" + s.name
+					start := time.Now()
 					if err := c.write(path, data); err != nil {
 						return fmt.Errorf("%s: %w", c.name, err)
 					}
+					lat[c.name] = append(lat[c.name], time.Since(start))
 				}
-				samples[s.name][c.name] = append(samples[s.name][c.name], time.Since(start)/time.Duration(s.ops))
+			}
+			for name, l := range lat {
+				perRound[s.name][name] = append(perRound[s.name][name], median(l))
 			}
 		}
 		batches := []struct {
@@ -90,20 +95,31 @@ func run(parent string, rounds, ops int) error {
 		}
 	}
 
+	fmt.Println("median over rounds of each round's median latency; ratio = median over rounds of the per-round ratio")
 	for _, s := range sizes {
-		floor := median(samples[s.name]["floor"])
+		floor := perRound[s.name]["floor"]
 		fmt.Printf("%-6s %-12s %12s %10s\n", s.name, "contender", "median/op", "vs floor")
 		for _, c := range contenders {
-			m := median(samples[s.name][c.name])
-			fmt.Printf("%-6s %-12s %12s %9.2fx\n", "", c.name, m.Round(time.Microsecond), float64(m)/float64(floor))
+			m := perRound[s.name][c.name]
+			fmt.Printf("%-6s %-12s %12s %9.2fx\n", "", c.name, median(m).Round(time.Microsecond), ratio(m, floor))
 		}
 		fmt.Println()
 	}
-	b, l := median(batch["atomicfile.Batch"]), median(batch["renameio loop"])
+	b, l := batch["atomicfile.Batch"], batch["renameio loop"]
 	fmt.Printf("100 × 4KiB  atomicfile.Batch %s, renameio loop %s: batch %.1fx faster\n",
-		b.Round(time.Microsecond), l.Round(time.Microsecond), float64(l)/float64(b))
+		median(b).Round(time.Microsecond), median(l).Round(time.Microsecond), ratio(l, b))
 	fmt.Println(strings.Repeat("-", 60))
 	return nil
+}
+
+// ratio returns the median over rounds of a[i]/b[i].
+func ratio(a, b []time.Duration) float64 {
+	rs := make([]float64, len(a))
+	for i := range a {
+		rs[i] = float64(a[i]) / float64(b[i])
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2]
 }
 
 func median(ds []time.Duration) time.Duration {
