@@ -169,6 +169,10 @@ type node struct {
 	war          *Finding // the open write-after-rename finding
 	shared       *Finding // the open shared-inode-write finding
 	hasContent   bool
+
+	// Most files have one or two windows: keep them inline.
+	winBuf [2]*window
+	wrBuf  [2]*window
 }
 
 // A mark is a write event kept for evidence in less room than an Event.
@@ -207,6 +211,7 @@ func (n *node) addWriter(w *window) {
 type nameState struct {
 	active []*window
 	pairs  [][2]*window
+	buf    [2]*window // inline room for active
 }
 
 const maxPairs = 64
@@ -330,6 +335,7 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 	ns := a.names[e.Path]
 	if ns == nil {
 		ns = &nameState{}
+		ns.active = ns.buf[:0]
 		a.names[e.Path] = ns
 	}
 	for _, o := range ns.active {
@@ -380,6 +386,7 @@ func (a *Analyzer) lookup(path string, key devIno) *node {
 
 func (a *Analyzer) newNode(path string, key devIno) *node {
 	n := &node{path: path, key: key}
+	n.windows, n.writers = n.winBuf[:0], n.wrBuf[:0]
 	if path != "" {
 		if old := a.byPath[path]; old != nil {
 			a.detach(old, path)
@@ -574,7 +581,8 @@ func (a *Analyzer) checkSync(n *node, e *trail.Event) {
 		f.add(e)
 	}
 	if a.opts.Durability || (n.wrote && n.synced) {
-		for _, dir := range []string{filepath.Dir(e.To), filepath.Dir(e.Path)} {
+		toDir, fromDir := dirOf(e.To), dirOf(e.Path)
+		for _, dir := range [2]string{toDir, fromDir} {
 			pending := a.dirs[dir]
 			if pending == nil {
 				pending = map[string]*Finding{}
@@ -584,11 +592,11 @@ func (a *Analyzer) checkSync(n *node, e *trail.Event) {
 			if f == nil {
 				f = newFinding(UnsyncedDir, e.To)
 				pending[e.To] = f
-			} else if dir == filepath.Dir(e.To) {
+			} else if dir == toDir {
 				f.Count++
 			}
 			f.add(e)
-			if filepath.Dir(e.Path) == filepath.Dir(e.To) {
+			if fromDir == toDir {
 				break
 			}
 		}
@@ -881,6 +889,19 @@ func (a *Analyzer) keep(f *Finding) bool {
 		}
 	}
 	return false
+}
+
+// dirOf returns the directory of a trail path, which the format says is
+// absolute and cleaned, without filepath.Dir's allocation.
+func dirOf(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	switch {
+	case i < 0:
+		return "."
+	case i == 0:
+		return "/"
+	}
+	return p[:i]
 }
 
 func pathMatches(pattern, path string) bool {

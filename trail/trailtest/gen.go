@@ -21,7 +21,7 @@ type Config struct {
 	Workers int    // writer processes (default 8)
 	Readers int    // reader processes (default 2)
 	Targets int    // target files (default 4)
-	Clock   int    // one replace in Clock uses the clock-derived temp name "<target>.<unix seconds>.tmp" (default 50; 0 keeps the default, -1 never)
+	Clock   int    // one replace in Clock (at random) uses the clock-derived temp name "<target>.<unix seconds>.tmp" (default 50; 0 keeps the default, -1 never)
 	Seed    uint64 // random seed
 	Dir     string // directory of the targets (default "/data")
 }
@@ -93,7 +93,7 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 			case p.step == 0:
 				p.target = targets[rng.IntN(len(targets))]
 				seq++
-				p.clock = cfg.Clock > 0 && seq%cfg.Clock == 0
+				p.clock = cfg.Clock > 0 && rng.IntN(cfg.Clock) == 0
 				if p.clock {
 					p.temp = p.target + "." + strconv.FormatInt(now.Unix(), 10) + ".tmp"
 					st.Clocked++

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Measures heisen analyze on a large generated trail against baselines, all
+# pinned to one CPU (taskset, GOMAXPROCS=1) and interleaved round by round:
+#   wc -l          reading the file at all (the floor)
+#   encoding/json  decoding every line into a struct (the obvious reader)
+#   trail.Reader   heisen's decoder alone
+#   analyze        heisen analyze, decoding and analysis (text output to /dev/null)
+#   analyze/10     heisen analyze on a trail 10x shorter: the same peak RSS
+#                  shows that memory does not grow with the trail
+# Prints, for each, the median CPU time (user+sys: the machine is shared, and
+# CPU time is what "per core" means), events per CPU second, median wall
+# time and peak RSS, and the ratio of events per CPU second against
+# encoding/json (wc's CPU time is below /usr/bin/time's 10 ms resolution:
+# read its row as the floor).
+#
+#   bench/analyze.sh [events] [rounds]     (defaults: 2000000 5)
+set -eu
+cd "$(dirname "$0")"
+events=${1:-2000000}
+rounds=${2:-5}
+cpu=${CPU:-0}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "== $(date -u +%FT%TZ) $(uname -sr), $(nproc) CPUs, pinned to CPU $cpu, load $(cut -d' ' -f1-3 /proc/loadavg)"
+(cd .. && go build -o "$tmp/heisen" ./cmd/heisen)
+go build -o "$tmp/gentrail" ./gentrail
+go build -o "$tmp/trailjson" ./trailjson
+"$tmp/gentrail" -events "$events" -o "$tmp/big.trail"
+"$tmp/gentrail" -events "$((events / 10))" -o "$tmp/small.trail"
+echo "trail: $events events, $(($(stat -c %s "$tmp/big.trail") / 1048576)) MiB"
+
+run() { # name events command...: appends "name seconds maxrss_kib events" to results
+	name=$1 n=$2
+	shift 2
+	GOMAXPROCS=1 /usr/bin/time -f "%U %S %e %M" -o "$tmp/time" taskset -c "$cpu" "$@" >/dev/null 2>"$tmp/err" || {
+		# analyze exits 1 when it finds races; anything else is a failure.
+		code=$?
+		[ "$code" -eq 1 ] || { cat "$tmp/err"; exit 1; }
+	}
+	set -- $(tail -1 "$tmp/time")
+	echo "$name $(echo "$1 + $2" | bc) $3 $4 $n" >>"$tmp/results"
+}
+for r in $(seq "$rounds"); do
+	run wc "$events" wc -l "$tmp/big.trail"
+	run encoding/json "$events" "$tmp/trailjson" -decoder json "$tmp/big.trail"
+	run trail.Reader "$events" "$tmp/trailjson" -decoder trail "$tmp/big.trail"
+	run analyze "$events" "$tmp/heisen" analyze "$tmp/big.trail"
+	run analyze/10 "$((events / 10))" "$tmp/heisen" analyze "$tmp/small.trail"
+done
+"$tmp/heisen" analyze --json --fail-on none "$tmp/big.trail" | tail -1 | sed 's/^/analyze summary: /'
+
+awk -v rounds="$rounds" '
+	{ c[$1] = c[$1] " " $2; w[$1] = w[$1] " " $3; m[$1] = m[$1] " " $4; n[$1] = $5
+	  if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+	function median(s,   a, cnt, i, j, x) {
+		cnt = split(s, a, " ")
+		for (i = 2; i <= cnt; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+		return cnt % 2 ? a[(cnt + 1) / 2] : (a[cnt / 2] + a[cnt / 2 + 1]) / 2
+	}
+	END {
+		printf "%-14s %8s %15s %8s %12s %9s\n", "contender", "CPU s", "events/CPU-s", "wall s", "peak RSS MiB", "vs json"
+		for (i = 1; i <= k; i++) { x = order[i]; cpu[x] = median(c[x]); eps[x] = cpu[x] > 0 ? n[x] / cpu[x] : 0 }
+		for (i = 1; i <= k; i++) {
+			x = order[i]
+			printf "%-14s %8.2f %15.0f %8.2f %12.1f %8.2fx\n", x, cpu[x], eps[x], median(w[x]), median(m[x]) / 1024,
+				eps[x] / eps["encoding/json"]
+		}
+		printf "(%d rounds interleaved, medians; ratios of events per CPU second, higher is faster)\n", rounds
+	}' "$tmp/results"
