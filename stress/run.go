@@ -32,19 +32,19 @@ type Exec struct {
 // one target.
 type Config struct {
 	Strategy string
-	Observer string   // a label for reports; the observation itself is Wrap, Trail or Attach
-	Dir      string   // the run's directory; the target is Dir/target. Must exist.
-	Workers  int      // writer processes
-	Writes   int      // per writer; 0 means until Duration
-	Duration Duration // used when Writes is 0
-	Size     int      // bytes per version
-	Chunk    int      // bytes per write(2); 0 writes each version at once
-	Readers  int      // reader processes
-	Think    Think    // pause between a writer's writes
-	Self     Exec     // how to start a worker process
-	Wrap     []string // a command writers run under, e.g. strace -f -o /dev/null
-	Trail    string   // the run's trail: every writer appends to it, or Attach writes it; "" leaves none
-	Attach   Attach   // an observer outside the writers, e.g. an eBPF recorder; nil for none
+	Observer string        // a label for reports; the observation itself is Wrap, Trail or Attach
+	Dir      string        // the run's directory; the target is Dir/target. Must exist.
+	Workers  int           // writer processes
+	Writes   int           // per writer; 0 means until Duration
+	Duration time.Duration // used when Writes is 0
+	Size     int           // bytes per version
+	Chunk    int           // bytes per write(2); 0 writes each version at once
+	Readers  int           // reader processes
+	Think    Think         // pause between a writer's writes
+	Self     Exec          // how to start a worker process
+	Wrap     []string      // a command writers run under, e.g. strace -f -o /dev/null
+	Trail    string        // the run's trail: every writer appends to it, or Attach writes it; "" leaves none
+	Attach   Attach        // an observer outside the writers, e.g. an eBPF recorder; nil for none
 
 	// Progress, when set, is called about five times a second with what
 	// has been measured so far.
@@ -56,9 +56,6 @@ type Config struct {
 // error it met. Run calls it when every process is running and before any
 // writes, and stops it once the writers are done.
 type Attach func(ctx context.Context, pids []int, trail string) (stop func() error, err error)
-
-// Duration is a time.Duration; a named type keeps Config's doc readable.
-type Duration = time.Duration
 
 // Progress is a running count for a live display.
 type Progress struct {
@@ -414,7 +411,7 @@ func (r *run) sumProgress() {
 			r.res.Writes += m.N
 			r.res.Failed += m.Failed
 			if r.res.FirstErr == "" {
-				r.res.FirstErr = m.FirstEr
+				r.res.FirstErr = m.FirstErr
 			}
 		} else {
 			r.res.Reads += m.N

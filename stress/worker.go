@@ -2,6 +2,7 @@ package stress
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -43,21 +44,21 @@ type spec struct {
 
 // message is one line a worker or reader prints on stdout for the parent.
 type message struct {
-	T       string   `json:"t"` // "hello", "progress", "corrupt", "done"
-	PID     int      `json:"pid,omitempty"`
-	N       int      `json:"n,omitempty"`      // writes or reads so far
-	Failed  int      `json:"failed,omitempty"` // replaces that returned an error
-	Seen    int      `json:"seen,omitempty"`   // distinct versions a reader saw
-	FirstEr string   `json:"first_err,omitempty"`
-	Version string   `json:"version,omitempty"` // content id of a corrupt version
-	Claims  string   `json:"claims,omitempty"`  // the write its header names, "w3#42"
-	Kind    string   `json:"kind,omitempty"`
-	Reason  string   `json:"reason,omitempty"`
-	Explain string   `json:"explain,omitempty"`
-	Sources []string `json:"sources,omitempty"`
-	Size    int      `json:"size,omitempty"`
-	At      int64    `json:"at,omitempty"`   // unix nanoseconds
-	File    string   `json:"file,omitempty"` // where the corrupt bytes were saved
+	T        string   `json:"t"` // "hello", "progress", "corrupt", "done"
+	PID      int      `json:"pid,omitempty"`
+	N        int      `json:"n,omitempty"`      // writes or reads so far
+	Failed   int      `json:"failed,omitempty"` // replaces that returned an error
+	Seen     int      `json:"seen,omitempty"`   // distinct versions a reader saw
+	FirstErr string   `json:"first_err,omitempty"`
+	Version  string   `json:"version,omitempty"` // content id of a corrupt version
+	Claims   string   `json:"claims,omitempty"`  // the write its header names, "w3#42"
+	Kind     string   `json:"kind,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Explain  string   `json:"explain,omitempty"`
+	Sources  []string `json:"sources,omitempty"`
+	Size     int      `json:"size,omitempty"`
+	At       int64    `json:"at,omitempty"`   // unix nanoseconds
+	File     string   `json:"file,omitempty"` // where the corrupt bytes were saved
 }
 
 // progressEvery is how many writes a worker makes between two progress
@@ -159,7 +160,7 @@ func writer(s spec, stdin io.Reader, out *messenger) error {
 		n++
 		// Check right after our own rename: a version spliced by a
 		// colliding writer is often replaced before any reader sees it.
-		if b, err := os.ReadFile(s.Target); err == nil && !sameBytes(b, data) {
+		if b, err := os.ReadFile(s.Target); err == nil && !bytes.Equal(b, data) {
 			c.check(b)
 		}
 		if n%progressEvery == 0 {
@@ -169,11 +170,9 @@ func writer(s spec, stdin io.Reader, out *messenger) error {
 			time.Sleep(d)
 		}
 	}
-	out.send(message{T: "done", N: n, Failed: failed, FirstEr: firstErr})
+	out.send(message{T: "done", N: n, Failed: failed, FirstErr: firstErr})
 	return nil
 }
-
-func sameBytes(a, b []byte) bool { return string(a) == string(b) }
 
 // reader reads the target until stdin closes, checking every distinct
 // version it sees.
@@ -191,7 +190,7 @@ func reader(s spec, stdin io.Reader, out *messenger) error {
 			return err
 		}
 		reads++
-		if sameBytes(b, last) {
+		if bytes.Equal(b, last) {
 			continue
 		}
 		seen++

@@ -9,10 +9,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/heisen-dev/heisen/record"
 	"github.com/heisen-dev/heisen/stress"
+	"github.com/heisen-dev/heisen/trail"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,6 +101,21 @@ func cmdStress(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	defer cleanup()
 	plan.Dir = dir
+	var notes []string
+	if slices.Contains(plan.Observers, "record") {
+		if err := recordAvailable(); err != nil {
+			// The first line says what is missing; a verifier log would
+			// bury the table.
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			if !strings.HasPrefix(msg, "record:") {
+				msg = "record: " + msg
+			}
+			notes = append(notes, strings.TrimRight(msg, ": ")+"; its column is skipped")
+			plan.Observers = slices.DeleteFunc(plan.Observers, func(o string) bool { return o == "record" })
+		} else {
+			plan.Record = recordAttach
+		}
+	}
 	live := newLiveLine(stderr)
 	plan.Progress = func(s, o string, round, rounds int, p stress.Progress) {
 		label := s + "/" + o
@@ -105,7 +124,8 @@ func cmdStress(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		live.show(label, p)
 	}
-	cells, notes, err := plan.Execute(ctx)
+	cells, planNotes, err := plan.Execute(ctx)
+	notes = append(notes, planNotes...)
 	live.clear()
 	if err != nil {
 		fmt.Fprintf(stderr, "heisen stress: %v\n", err)
@@ -205,6 +225,40 @@ func selfExec() (stress.Exec, error) {
 		return stress.Exec{}, fmt.Errorf("find own executable to start workers: %w", err)
 	}
 	return stress.Exec{Path: exe, Args: []string{os.Args[0], "stress-worker"}}, nil
+}
+
+// recordAvailable loads heisen record's eBPF programs once to learn
+// whether this machine can run them (root, BTF, tracefs).
+func recordAvailable() error {
+	rec, err := record.New(record.Config{})
+	if err != nil {
+		return err
+	}
+	return rec.Close()
+}
+
+// recordAttach records the writers with heisen record's eBPF backend: the
+// observer that watches from the kernel without stopping anyone. Its trail
+// goes where the plan says, and Explain reads it like the writers' own.
+func recordAttach(_ context.Context, pids []int, path string) (func() error, error) {
+	rec, err := record.New(record.Config{PIDs: pids, Paths: []string{filepath.Dir(path)}})
+	if err != nil {
+		return nil, err
+	}
+	w, err := trail.Open(path, trail.Buffered())
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+	// The recording stops when stop is called, not with the command's
+	// context: after Ctrl-C it still drains what the kernel holds.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rec.Run(ctx, w) }()
+	return func() error {
+		cancel()
+		return errors.Join(<-done, w.Close(), rec.Close())
+	}, nil
 }
 
 // cmdStressWorker is the hidden entry point of worker and reader processes.
