@@ -43,6 +43,13 @@ type Config struct {
 	// stderr of every failing run as <perturbation>-<n>.stdout/.stderr.
 	KeepFailures string
 
+	// Record, if set with KeepFailures, records every run and keeps the
+	// trail of each failing one as <perturbation>-<n>.trail. A trail covers
+	// the run's slot: with Parallel > 1 it holds all the slot's copies
+	// (their pids tell them apart). Recording makes every run, the
+	// baseline's included, a little slower alike.
+	Record Recorder
+
 	// Progress, if set, is called after every run (from one goroutine at a
 	// time) with the results so far.
 	Progress func(done, total int, so Report)
@@ -117,7 +124,7 @@ rounds:
 			if copies <= 0 {
 				break rounds
 			}
-			outs, err := r.slot(ctx, p, copies)
+			outs, trailPath, err := r.slot(ctx, p, copies)
 			if ctx.Err() != nil {
 				break rounds
 			}
@@ -129,7 +136,7 @@ rounds:
 				r.stats[i].add(o)
 				r.done++
 				if o.failed {
-					if err := r.keep(p, r.stats[i].runs, o); err != nil {
+					if err := r.keep(p, r.stats[i].runs, o, trailPath); err != nil {
 						runErr = err
 						break rounds
 					}
@@ -160,17 +167,25 @@ type outcome struct {
 	stdout, stderr   string // files in the work directory
 }
 
-// slot runs copies of the command at once under p.
-func (r *runner) slot(ctx context.Context, p Perturbation, copies int) ([]outcome, error) {
+// slot runs copies of the command at once under p. With recording it
+// returns the slot's trail file.
+func (r *runner) slot(ctx context.Context, p Perturbation, copies int) ([]outcome, string, error) {
 	if p.Kind == CPUContention {
 		stop, err := r.contend(p.Threads)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer stop()
 	}
+	var st *slotTrail
+	if r.recording() {
+		var err error
+		if st, err = r.startTrail(r.seq + 1); err != nil {
+			return nil, "", err
+		}
+	}
 	outs := make([]outcome, copies)
-	errs := make([]error, copies)
+	errs := make([]error, copies+1)
 	var wg sync.WaitGroup
 	for i := range copies {
 		r.seq++
@@ -178,7 +193,24 @@ func (r *runner) slot(ctx context.Context, p Perturbation, copies int) ([]outcom
 		wg.Go(func() { outs[i], errs[i] = r.once(ctx, p, seq) })
 	}
 	wg.Wait()
-	return outs, errors.Join(errs...)
+	if st == nil {
+		return outs, "", errors.Join(errs...)
+	}
+	errs[copies] = st.stop()
+	return outs, st.path, errors.Join(errs...)
+}
+
+func (r *runner) recording() bool { return r.cfg.Record != nil && r.cfg.KeepFailures != "" }
+
+// track has the recorder follow pid, when recording.
+func (r *runner) track(pid int) error {
+	if !r.recording() {
+		return nil
+	}
+	if err := r.cfg.Record.Track(pid); err != nil {
+		return fmt.Errorf("runner: --record: %w", err)
+	}
+	return nil
 }
 
 // once runs the command one time under p.
@@ -231,16 +263,28 @@ func (r *runner) plain(ctx context.Context, p Perturbation, argv, env []string, 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.cfg.Dir, env, stdout, stderr
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	release := func() error { return nil }
 	var err error
+	if r.recording() {
+		if release, err = hold(cmd); err != nil {
+			return 0, err
+		}
+	}
 	if p.Kind == OneCPU {
 		err = startPinned(cmd, r.cpus[len(r.cpus)-1])
 	} else {
 		err = cmd.Start()
 	}
 	if err != nil {
+		release()
 		return 0, fmt.Errorf("runner: start %s: %w", argv[0], err)
 	}
 	pgid := cmd.Process.Pid
+	if err := errors.Join(r.track(pgid), release()); err != nil {
+		unix.Kill(-pgid, unix.SIGKILL)
+		cmd.Wait()
+		return 0, err
+	}
 	waited := make(chan struct{})
 	var chaosDone chan struct{}
 	if p.Kind == Chaos {
@@ -286,7 +330,16 @@ func (r *runner) traced(ctx context.Context, delay time.Duration, argv, env []st
 		Syscalls: r.cfg.Syscalls,
 		Enter:    func(*ptrace.Stop) ptrace.Action { return ptrace.Action{Delay: delay} },
 	}
-	res, err := ptrace.Run(ctx, cmd, cfg, nil)
+	var trackErr error
+	res, err := ptrace.Run(ctx, cmd, cfg, func(pid int) {
+		// Before the shim execs the command: the trail starts with it.
+		if trackErr = r.track(pid); trackErr != nil {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	})
+	if trackErr != nil {
+		return 0, trackErr
+	}
 	if res.Pid > 0 {
 		unix.Kill(-res.Pid, unix.SIGKILL)
 	}
@@ -306,13 +359,18 @@ func (r *runner) matches(path string) bool {
 }
 
 // keep copies a failing run's output into the KeepFailures directory.
-func (r *runner) keep(p Perturbation, n int, o outcome) error {
+func (r *runner) keep(p Perturbation, n int, o outcome, trailPath string) error {
 	if r.cfg.KeepFailures == "" {
 		return nil
 	}
 	base := filepath.Join(r.cfg.KeepFailures, fmt.Sprintf("%s-%d", fileSafe(p.String()), n))
 	if err := copyFile(o.stdout, base+".stdout"); err != nil {
 		return err
+	}
+	if trailPath != "" {
+		if err := copyFile(trailPath, base+".trail"); err != nil {
+			return err
+		}
 	}
 	return copyFile(o.stderr, base+".stderr")
 }

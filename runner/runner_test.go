@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heisen-dev/heisen/record"
 )
 
 func TestMain(m *testing.M) {
@@ -365,6 +367,62 @@ func TestDurationRunsWholeRounds(t *testing.T) {
 	for _, r := range rep.Results {
 		if r.Runs != n || r.Runs%2 != 0 {
 			t.Errorf("%s: %d runs; want %d, whole rounds of 2 copies", r.Perturbation, r.Runs, n)
+		}
+	}
+}
+
+func TestRecordKeepsTrailsOfFailingRuns(t *testing.T) {
+	rec, err := record.New(record.Config{})
+	if err != nil {
+		t.Fatalf("eBPF recorder: %v", err)
+	}
+	defer rec.Close()
+	dir, keep := t.TempDir(), t.TempDir()
+	// Every second run fails (a counter shared by all): in the order
+	// none, syscall-delay, one-cpu, none, … that is syscall-delay's first
+	// run and the second of the others.
+	script := `n=$(cat "$1/n" 2>/dev/null || echo 0); echo $((n+1)) > "$1/n"; echo v > "$1/f.tmp"; mv "$1/f.tmp" "$1/f"; [ $((n % 2)) -eq 0 ]`
+	rep := mustRun(t, Config{
+		Command:       []string{"sh", "-c", script, "sh", dir},
+		Perturbations: perturbations(t, "none,syscall-delay=1ms,one-cpu"),
+		Runs:          2,
+		KeepFailures:  keep,
+		Record:        rec,
+	})
+	for _, r := range rep.Results {
+		if r.Failures != 1 {
+			t.Fatalf("%s: %d failures, want 1", r.Perturbation, r.Failures)
+		}
+	}
+	ents, _ := os.ReadDir(keep)
+	var trails []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".trail") {
+			trails = append(trails, e.Name())
+		}
+	}
+	if strings.Join(trails, " ") != "none-2.trail one-cpu-2.trail syscall-delay_1ms-1.trail" {
+		t.Fatalf("trails kept: %v; want one per failing run", trails)
+	}
+	for _, name := range trails {
+		b, err := os.ReadFile(filepath.Join(keep, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `"op":"rename","path":"` + filepath.Join(dir, "f.tmp") + `"`
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks the run's rename (%s):\n%s", name, want, b)
+		}
+		// mv tries renameat2(RENAME_NOREPLACE) first, then renames: count
+		// the successful ones.
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"op":"rename"`) && strings.Contains(line, `"ret":0,`) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s has %d successful renames, want only the failing run's one:\n%s", name, n, b)
 		}
 	}
 }

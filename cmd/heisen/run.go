@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/heisen-dev/heisen/internal/ptrace"
+	"github.com/heisen-dev/heisen/record"
 	"github.com/heisen-dev/heisen/runner"
 )
 
@@ -26,7 +27,9 @@ perturbations, 95% family-wise confidence. A run fails when it exits non-zero,
 times out, or its output matches --fail-if.
 
 Perturbations: none, syscall-delay=DUR, one-cpu, cpu-contention=N, chaos,
-unbuffered. Exit status 0 whenever the runs completed, whatever they found.`, stderr)
+unbuffered. Exit status 0 whenever the runs completed, whatever they found.
+With --keep-failures DIR, each failing run leaves DIR/<perturbation>-<n>.stdout
+and .stderr, and with --record also .trail (for heisen analyze).`, stderr)
 	perturb := fs.String("perturb", runner.DefaultPerturbations(), "comma-separated `LIST` of perturbations; none (the baseline) is always included")
 	runs := fs.Int("runs", 0, "runs per perturbation (default 20 without --duration; with it, a cap)")
 	duration := fs.Duration("duration", 0, "keep running rounds until this much time has passed")
@@ -35,6 +38,7 @@ unbuffered. Exit status 0 whenever the runs completed, whatever they found.`, st
 	syscalls := fs.String("syscalls", "file", "syscalls that syscall-delay slows: names and the group file")
 	failIf := fs.String("fail-if", "", "a run whose stdout or stderr matches this `REGEXP` fails even if it exits 0")
 	keep := fs.String("keep-failures", "", "directory for the stdout and stderr of failing runs")
+	rec := fs.Bool("record", false, "with --keep-failures, record every run with eBPF (heisen record) and keep the trail of each failing one")
 	asJSON := fs.Bool("json", false, "print one JSON object per perturbation instead of the table")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
@@ -68,6 +72,18 @@ unbuffered. Exit status 0 whenever the runs completed, whatever they found.`, st
 		if cfg.FailIf, err = regexp.Compile(*failIf); err != nil {
 			return usageError(stderr, "run", "--fail-if: %v", err)
 		}
+	}
+	if *rec {
+		if *keep == "" {
+			return usageError(stderr, "run", "--record needs --keep-failures DIR for the trails")
+		}
+		r, err := record.New(record.Config{})
+		if err != nil {
+			fmt.Fprintf(stderr, "heisen run: --record: %v\n", err)
+			return exitFail
+		}
+		defer r.Close()
+		cfg.Record = r
 	}
 	if f, ok := stderr.(*os.File); ok && runOnTerminal(f) {
 		cfg.Progress = func(done, total int, so runner.Report) {
