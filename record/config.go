@@ -23,6 +23,10 @@ type Config struct {
 	RingSize int
 	// Poll is how often the ring buffer is read; 0 means DefaultPoll.
 	Poll time.Duration
+	// ProbeStats turns on the kernel's BPF run-time statistics while
+	// recording (they cost every BPF program on the machine a clock read
+	// per run) and reports them in Stats.Probes.
+	ProbeStats bool
 }
 
 // DefaultRingSize holds about 0.1 s of events at 200,000 events/s with long
@@ -76,4 +80,14 @@ type Stats struct {
 	Events     uint64   // events written to the trail
 	Lost       uint64   // events traced but not delivered
 	LostPerCPU []uint64 // Lost split by CPU
+	Probes     []Probe  // with Config.ProbeStats: what the kernel programs cost
+}
+
+// Probe is the kernel's account of one eBPF program: how often it ran (for
+// the syscall probes, at every syscall of every process, most of them
+// leaving after one lookup) and for how long in total.
+type Probe struct {
+	Name    string
+	Runs    uint64
+	Runtime time.Duration
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -32,7 +33,8 @@ type Recorder struct {
 	bootToWall int64
 
 	stats    Stats
-	reported uint64 // Lost already written as loss records
+	reported uint64    // Lost already written as loss records
+	bpfStats io.Closer // kernel BPF statistics, on while held
 	held     []trail.Event
 }
 
@@ -57,6 +59,11 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, &UnavailableError{Backend: "ebpf", Missing: "permission to raise RLIMIT_MEMLOCK", Err: err}
 	}
 	r := &Recorder{cfg: cfg, prefixes: prefixes}
+	if cfg.ProbeStats {
+		if r.bpfStats, err = ebpf.EnableStats(unix.BPF_STATS_RUN_TIME); err != nil {
+			return nil, fmt.Errorf("record: enable BPF run-time statistics: %w", err)
+		}
+	}
 	if err := r.load(); err != nil {
 		r.Close()
 		return nil, err
@@ -191,9 +198,29 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 			}
 		}
 		if done {
-			return nil
+			return r.readProbes()
 		}
 	}
+}
+
+// readProbes fills Stats.Probes when Config.ProbeStats is set.
+func (r *Recorder) readProbes() error {
+	if r.bpfStats == nil {
+		return nil
+	}
+	r.stats.Probes = r.stats.Probes[:0]
+	for _, p := range []*ebpf.Program{r.objs.SysEnter, r.objs.SysExit, r.objs.OnFork, r.objs.OnExit} {
+		st, err := p.Stats()
+		if err != nil {
+			return fmt.Errorf("record: read run-time statistics of %s: %w", p, err)
+		}
+		info, err := p.Info()
+		if err != nil {
+			return fmt.Errorf("record: read info of %s: %w", p, err)
+		}
+		r.stats.Probes = append(r.stats.Probes, Probe{Name: info.Name, Runs: st.RunCount, Runtime: st.Runtime})
+	}
+	return nil
 }
 
 // emit writes the held events older than cutoff (wall-clock ns) in time
@@ -255,6 +282,10 @@ func (r *Recorder) Close() error {
 	}
 	r.links = nil
 	errs = append(errs, r.objs.Close())
+	if r.bpfStats != nil {
+		errs = append(errs, r.bpfStats.Close())
+		r.bpfStats = nil
+	}
 	return errors.Join(errs...)
 }
 

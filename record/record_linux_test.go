@@ -69,6 +69,15 @@ func goChild(dir string) {
 		fail(fmt.Errorf("openat missing/x: %v, want ENOENT", err))
 	}
 	check(unix.Renameat(dirfd, "new.tmp", dirfd, "final"))
+	// A file renamed while open: writes after the rename carry the new name.
+	live, err := unix.Openat(dirfd, "live.tmp", unix.O_WRONLY|unix.O_CREAT, 0o644)
+	check(err)
+	_, err = unix.Write(live, []byte("a"))
+	check(err)
+	check(unix.Renameat(dirfd, "live.tmp", dirfd, "live"))
+	_, err = unix.Write(live, []byte("b"))
+	check(err)
+	check(unix.Close(live))
 	check(os.WriteFile("gone", nil, 0o644))
 	check(os.Remove("gone"))
 	cmd := exec.Command(os.Args[0], dir)
@@ -196,6 +205,13 @@ func TestGoProgramPathsAndDescendants(t *testing.T) {
 		t.Errorf("renameat: to %q ret %d, want %q 0", e.To, e.Ret, final)
 	}
 	find(t, evs, trail.OpUnlink, filepath.Join(dir, "work/gone"))
+	if w := find(t, evs, trail.OpWrite, filepath.Join(dir, "sub/live.tmp")); w.Len != 1 || w.Off != 0 {
+		t.Errorf("write before rename: off %d len %d", w.Off, w.Len)
+	}
+	if w := find(t, evs, trail.OpWrite, filepath.Join(dir, "sub/live")); w.Len != 1 || w.Off != 1 {
+		t.Errorf("write after rename: off %d len %d, want 1 1", w.Off, w.Len)
+	}
+	find(t, evs, trail.OpClose, filepath.Join(dir, "sub/live"))
 	child := find(t, evs, trail.OpOpen, filepath.Join(dir, "child.txt"))
 	if child.PID == cmd.Process.Pid || child.PID == 0 {
 		t.Errorf("grandchild's open has pid %d, the command's is %d", child.PID, cmd.Process.Pid)

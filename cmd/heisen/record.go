@@ -53,10 +53,11 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	all := fs.Bool("all", false, "record every process on the machine")
 	backend := fs.String("backend", "ebpf", "`ebpf` or ptrace")
 	ringSize := fs.Int("ring-size", record.DefaultRingSize, "eBPF ring buffer `BYTES` (a power of two, at least 4096)")
+	probeStats := fs.Bool("probe-stats", false, "print what the eBPF programs cost in the kernel (ns per run) on stderr")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
-	cfg := record.Config{All: *all, RingSize: *ringSize}
+	cfg := record.Config{All: *all, RingSize: *ringSize, ProbeStats: *probeStats}
 	for _, p := range pids {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 {
@@ -100,9 +101,18 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	code, st, err := runRecord(ctx, *backend, cfg, argv, cmdOut, stderr, w)
 	err = errors.Join(err, w.Close())
-	if st.Lost > 0 {
-		fmt.Fprintf(stderr, "heisen record: lost %d events (per CPU: %v); the trail has loss records\n", st.Lost, st.LostPerCPU)
+	for _, p := range st.Probes {
+		var per float64
+		if p.Runs > 0 {
+			per = float64(p.Runtime.Nanoseconds()) / float64(p.Runs)
+		}
+		fmt.Fprintf(stderr, "heisen record: probe %s: %d runs, %v, %.0f ns/run\n", p.Name, p.Runs, p.Runtime, per)
 	}
+	fmt.Fprintf(stderr, "heisen record: %d events", st.Events)
+	if st.Lost > 0 {
+		fmt.Fprintf(stderr, ", lost %d (per CPU: %v); the trail has loss records", st.Lost, st.LostPerCPU)
+	}
+	fmt.Fprintln(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "heisen record: %v\n", err)
 		if errors.Is(err, record.ErrUnavailable) && *backend == "ebpf" {

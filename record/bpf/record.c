@@ -171,18 +171,38 @@ struct event {
 	char comm[16];
 };
 
+// fcache remembers what the slow path found for an open file: its path,
+// inode and whether it passes the filters. An fd-based event (write,
+// fsync, close) then costs one lookup instead of a dentry walk and a
+// prefix match. The entry is trusted only while the file's inode, its
+// dentry's parent and its name are unchanged, so a struct file reused for
+// another file, or a renamed file, takes the slow path again.
+#define FCACHE_PATH 256
+struct fcache {
+	__u64 inode;    // struct inode *
+	__u64 parent;   // struct dentry * of the parent directory
+	__u64 hash_len; // the dentry's name hash and length
+	__u64 dev;
+	__u64 ino;
+	__u32 keep;     // 0: not a file, or outside the --path prefixes
+	__u32 len;
+	char path[FCACHE_PATH];
+};
+
 #define DATA_CAP (4 * PATH_CAP) // four pieces of at most PATH_CAP - 1 bytes
 #define DATA_MASK (DATA_CAP - 1)
 struct scratch {
 	struct event ev;
 	char data[DATA_CAP + PATH_CAP]; // slack so masked offsets stay in bounds
 	char walk[PATH_CAP + PREFIX_CAP + NAME_MASK + 1];
+	struct fcache fc; // the entry being built for files
 };
 
 struct prefix {
 	__u32 len;
 	char s[PREFIX_CAP];
 };
+
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -226,6 +246,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct inflight);
 } calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); // struct file *
+	__type(value, struct fcache);
+} files SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -488,6 +515,50 @@ static __always_inline int put_inode(struct event *ev, struct file *f)
 	return fmt == 0100000 || fmt == 0040000 || fmt == 0120000;
 }
 
+// cached looks f up in files. It returns the entry when it still describes
+// f, and otherwise prepares s->fc for storing after the slow path.
+static __always_inline struct fcache *cached(struct scratch *s, struct file *f)
+{
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	__u64 inode = (__u64)BPF_CORE_READ(f, f_inode);
+	__u64 parent = (__u64)BPF_CORE_READ(d, d_parent);
+	__u64 hash_len = BPF_CORE_READ(d, d_name.hash_len);
+	__u64 key = (__u64)f;
+	struct fcache *c = bpf_map_lookup_elem(&files, &key);
+	if (c && c->inode == inode && c->parent == parent && c->hash_len == hash_len)
+		return c;
+	s->fc.inode = inode;
+	s->fc.parent = parent;
+	s->fc.hash_len = hash_len;
+	return 0;
+}
+
+// put_cached copies a cached file's path and inode into the event and
+// returns the path's length.
+static __always_inline __u32 put_cached(struct scratch *s, struct fcache *c)
+{
+	__u32 n = c->len & (FCACHE_PATH - 1);
+	bpf_probe_read_kernel(s->data, n, c->path);
+	s->ev.dev = c->dev;
+	s->ev.ino = c->ino;
+	s->ev.path_dir_len = n;
+	return n;
+}
+
+// remember stores s->fc, completed with the event's path, for file key.
+static __always_inline void remember(struct scratch *s, __u64 key, __u32 keep, __u32 n)
+{
+	if (n >= FCACHE_PATH)
+		return;
+	barrier_var(n); // keep the mask below: the verifier needs it
+	s->fc.keep = keep;
+	s->fc.len = n;
+	s->fc.dev = s->ev.dev;
+	s->fc.ino = s->ev.ino;
+	bpf_probe_read_kernel(s->fc.path, n & (FCACHE_PATH - 1), s->data);
+	bpf_map_update_elem(&files, &key, &s->fc, BPF_ANY);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -517,7 +588,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	ev->len = -1;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 
-	__u32 n = 0; // bytes of strings
+	__u32 n = 0;         // bytes of strings
+	int keep = -1;       // known to pass (1) or fail (0) the filters
+	__u64 cache_key = 0; // the struct file to remember, if any
 	struct file *f = (struct file *)in->file;
 	switch (in->op) {
 	case OP_OPEN:
@@ -543,8 +616,17 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			ev->fd = ret;
 			struct file *nf = fd_file(task, ret);
 			if (nf) {
-				if (!put_inode(ev, nf))
-					goto drop;
+				struct fcache *c = cached(s, nf);
+				if (c) {
+					keep = c->keep;
+					n = put_cached(s, c);
+					break;
+				}
+				cache_key = (__u64)nf;
+				if (!put_inode(ev, nf)) {
+					keep = 0;
+					break;
+				}
 				struct path p = BPF_CORE_READ(nf, f_path);
 				n = put_walk(s, 0, &p);
 				ev->path_dir_len = n;
@@ -576,11 +658,25 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			ev->len = 0;
 		}
 		if (f) {
-			if (!put_inode(ev, f))
-				goto drop;
-			struct path p = BPF_CORE_READ(f, f_path);
-			n = put_walk(s, 0, &p);
-			ev->path_dir_len = n;
+			struct fcache *c = cached(s, f);
+			if (c) {
+				keep = c->keep;
+				n = put_cached(s, c);
+			} else {
+				cache_key = (__u64)f;
+				if (!put_inode(ev, f)) {
+					keep = 0;
+					break;
+				}
+				struct path p = BPF_CORE_READ(f, f_path);
+				n = put_walk(s, 0, &p);
+				ev->path_dir_len = n;
+			}
+			if (in->op == OP_CLOSE) {
+				__u64 key = (__u64)f;
+				bpf_map_delete_elem(&files, &key);
+				cache_key = 0;
+			}
 		}
 		break;
 	case OP_TRUNCATE:
@@ -626,14 +722,19 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	bpf_map_delete_elem(&calls, &tid);
 
-	if (prefix_count) {
-		__u32 plen = ev->path_dir_len + ev->path_len;
-		int keep = path_matches(0, ev->path_dir_len, ev->path_len);
-		if (!keep && (ev->to_dir_len + ev->to_len))
-			keep = path_matches(plen, ev->to_dir_len, ev->to_len);
-		if (!keep)
-			return 0;
+	if (keep < 0) {
+		keep = 1;
+		if (prefix_count) {
+			__u32 plen = ev->path_dir_len + ev->path_len;
+			keep = path_matches(0, ev->path_dir_len, ev->path_len);
+			if (!keep && (ev->to_dir_len + ev->to_len))
+				keep = path_matches(plen, ev->to_dir_len, ev->to_len);
+		}
 	}
+	if (cache_key)
+		remember(s, cache_key, keep, n);
+	if (!keep)
+		return 0;
 
 	ev->ts = bpf_ktime_get_boot_ns();
 	__u32 size = sizeof(*ev) + (n & DATA_MASK);
@@ -641,9 +742,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	// than the probes themselves.
 	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP))
 		count_lost();
-	return 0;
-drop:
-	bpf_map_delete_elem(&calls, &tid);
 	return 0;
 }
 

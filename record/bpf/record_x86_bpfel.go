@@ -33,6 +33,18 @@ type RecordEvent struct {
 	Comm       [16]int8
 }
 
+type RecordFcache struct {
+	_       structs.HostLayout
+	Inode   uint64
+	Parent  uint64
+	HashLen uint64
+	Dev     uint64
+	Ino     uint64
+	Keep    uint32
+	Len     uint32
+	Path    [256]int8
+}
+
 type RecordInflight struct {
 	_    structs.HostLayout
 	Args [6]uint64
@@ -53,6 +65,7 @@ type RecordScratch struct {
 	Ev   RecordEvent
 	Data [20480]int8
 	Walk [4608]int8
+	Fc   RecordFcache
 }
 
 // Names of all BPF objects in the ELF.
@@ -61,6 +74,7 @@ type RecordScratch struct {
 const (
 	RecordMapCalls       = "calls"
 	RecordMapEvents      = "events"
+	RecordMapFiles       = "files"
 	RecordMapLost        = "lost"
 	RecordMapPrefixes    = "prefixes"
 	RecordMapScratchMap  = "scratch_map"
@@ -129,6 +143,7 @@ type RecordProgramSpecs struct {
 type RecordMapSpecs struct {
 	Calls      *ebpf.MapSpec `ebpf:"calls"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
+	Files      *ebpf.MapSpec `ebpf:"files"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
 	Prefixes   *ebpf.MapSpec `ebpf:"prefixes"`
 	ScratchMap *ebpf.MapSpec `ebpf:"scratch_map"`
@@ -167,6 +182,7 @@ func (o *RecordObjects) Close() error {
 type RecordMaps struct {
 	Calls      *ebpf.Map `ebpf:"calls"`
 	Events     *ebpf.Map `ebpf:"events"`
+	Files      *ebpf.Map `ebpf:"files"`
 	Lost       *ebpf.Map `ebpf:"lost"`
 	Prefixes   *ebpf.Map `ebpf:"prefixes"`
 	ScratchMap *ebpf.Map `ebpf:"scratch_map"`
@@ -178,6 +194,7 @@ func (m *RecordMaps) Close() error {
 	return _RecordClose(
 		m.Calls,
 		m.Events,
+		m.Files,
 		m.Lost,
 		m.Prefixes,
 		m.ScratchMap,

@@ -1,0 +1,333 @@
+// Command recordbench measures what heisen record costs the programs it
+// watches, against strace, on a file-syscall-heavy workload: several
+// processes each replacing their own file in a loop (open O_CREAT|O_EXCL,
+// 8 writes of 512 bytes, close, rename), timed by the workers themselves.
+// Variants run interleaved, in a rotated order each round; it prints the
+// median worker time of each and its ratio to the untraced run.
+//
+// It also measures the time from starting heisen record to the first
+// recorded event, and whether any event is lost at a sustained 200,000
+// events/s, with the kernel's per-run cost of each probe.
+//
+// Usage: see bench/record.sh.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "worker":
+			worker(os.Args[2:])
+			return
+		case "workload":
+			workload(os.Args[2:])
+			return
+		case "pace":
+			pace(os.Args[2:])
+			return
+		case "touch":
+			if err := os.WriteFile(os.Args[2], nil, 0o644); err != nil {
+				die(err)
+			}
+			return
+		}
+	}
+	heisen := flag.String("heisen", "heisen", "the heisen binary")
+	dir := flag.String("dir", os.TempDir(), "directory for the workload's files")
+	rounds := flag.Int("rounds", 7, "interleaved rounds")
+	procs := flag.Int("procs", 4, "worker processes")
+	n := flag.Int("n", 3000, "replaces per worker")
+	rate := flag.Int("rate", 200000, "events/s for the loss test")
+	flag.Parse()
+	self, err := os.Executable()
+	if err != nil {
+		die(err)
+	}
+	work, err := os.MkdirTemp(*dir, "recordbench")
+	if err != nil {
+		die(err)
+	}
+	defer os.RemoveAll(work)
+
+	overhead(self, *heisen, work, *rounds, *procs, *n)
+	latency(self, *heisen, work, *rounds)
+	loss(self, *heisen, work, *rate)
+}
+
+func die(err error) {
+	fmt.Fprintln(os.Stderr, "recordbench:", err)
+	os.Exit(1)
+}
+
+// worker does n replaces of DIR/w<id> and prints its own elapsed time in ns.
+func worker(args []string) {
+	dir, id := args[0], args[2]
+	n, _ := strconv.Atoi(args[1])
+	buf := bytes.Repeat([]byte(id[:1]), 512)
+	target := filepath.Join(dir, "w"+id)
+	start := time.Now()
+	for i := range n {
+		tmp := fmt.Sprintf("%s.%d.tmp", target, i)
+		fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			die(err)
+		}
+		for range 8 {
+			if _, err := unix.Write(fd, buf); err != nil {
+				die(err)
+			}
+		}
+		unix.Close(fd)
+		if err := unix.Rename(tmp, target); err != nil {
+			die(err)
+		}
+	}
+	fmt.Println(time.Since(start).Nanoseconds())
+}
+
+// workload starts procs workers and prints the mean of their own times.
+func workload(args []string) {
+	dir, n := args[0], args[1]
+	procs, _ := strconv.Atoi(args[2])
+	self, _ := os.Executable()
+	var outs []*bytes.Buffer
+	var cmds []*exec.Cmd
+	for i := range procs {
+		var b bytes.Buffer
+		c := exec.Command(self, "worker", dir, n, strconv.Itoa(i))
+		c.Stdout, c.Stderr = &b, os.Stderr
+		if err := c.Start(); err != nil {
+			die(err)
+		}
+		outs, cmds = append(outs, &b), append(cmds, c)
+	}
+	var sum int64
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			die(err)
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(outs[i].String()), 10, 64)
+		if err != nil {
+			die(fmt.Errorf("worker output %q: %w", outs[i], err))
+		}
+		sum += v
+	}
+	fmt.Println(sum / int64(procs))
+}
+
+type variant struct {
+	name   string
+	prefix func(trail string) []string
+}
+
+func overhead(self, heisen, dir string, rounds, procs, n int) {
+	variants := []variant{
+		{"untraced", func(string) []string { return nil }},
+		{"heisen record", func(t string) []string {
+			return []string{heisen, "record", "-o", t, "--path", dir, "--"}
+		}},
+		{"strace -f", func(string) []string {
+			return []string{"strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=%file,write,close,fsync,fdatasync"}
+		}},
+		{"strace -f --seccomp-bpf", func(string) []string {
+			return []string{"strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null", "-e", "trace=%file,write,close,fsync,fdatasync"}
+		}},
+	}
+	times := make([][]float64, len(variants))
+	events := make([]int, 0, rounds)
+	trail := filepath.Join(dir, "trail.jsonl")
+	fmt.Printf("== workload: %d processes x %d replaces (open, 8 x write 512 B, close, rename), %d rounds interleaved\n", procs, n, rounds)
+	for r := range rounds {
+		for k := range variants {
+			i := (k + r) % len(variants)
+			v := variants[i]
+			wdir := filepath.Join(dir, "w")
+			os.RemoveAll(wdir)
+			if err := os.Mkdir(wdir, 0o755); err != nil {
+				die(err)
+			}
+			argv := append(v.prefix(trail), self, "workload", wdir, strconv.Itoa(n), strconv.Itoa(procs))
+			var out, errb bytes.Buffer
+			c := exec.Command(argv[0], argv[1:]...)
+			c.Stdout, c.Stderr = &out, &errb
+			if err := c.Run(); err != nil {
+				die(fmt.Errorf("%s: %w: %s", v.name, err, errb.String()))
+			}
+			ns, err := strconv.ParseFloat(strings.TrimSpace(lastLine(out.String())), 64)
+			if err != nil {
+				die(fmt.Errorf("%s: output %q", v.name, out.String()))
+			}
+			times[i] = append(times[i], ns/1e6)
+			if v.name == "heisen record" {
+				events = append(events, countLines(trail))
+				if m := lostRe.FindStringSubmatch(errb.String()); m != nil {
+					fmt.Printf("   round %d: heisen record lost %s events\n", r, m[1])
+				}
+			}
+		}
+	}
+	base := median(times[0])
+	fmt.Printf("%-26s %12s %8s   %s\n", "variant", "median ms", "ratio", "all rounds (ms)")
+	for i, v := range variants {
+		m := median(times[i])
+		fmt.Printf("%-26s %12.1f %7.2fx   %s\n", v.name, m, m/base, fmtAll(times[i]))
+	}
+	fmt.Printf("heisen record wrote %d events per run (median); expected %d\n", int(median(ints(events))), procs*n*11)
+}
+
+var lostRe = regexp.MustCompile(`lost (\d+)`)
+
+func latency(self, heisen, dir string, rounds int) {
+	trail := filepath.Join(dir, "lat.jsonl")
+	target := filepath.Join(dir, "first")
+	var lat []float64
+	for range rounds {
+		os.Remove(target)
+		start := time.Now()
+		c := exec.Command(heisen, "record", "-o", trail, "--path", dir, "--", self, "touch", target)
+		c.Stderr = os.Stderr
+		if err := c.Run(); err != nil {
+			die(fmt.Errorf("latency run: %w", err))
+		}
+		ts := firstTS(trail)
+		lat = append(lat, float64(ts.Sub(start).Microseconds())/1000)
+	}
+	fmt.Printf("== start latency (heisen record started -> first event's time): median %.1f ms, all %s\n", median(lat), fmtAll(lat))
+}
+
+// pace writes 1-byte records to a file at rate events/s (each write is one
+// event) from two processes for dur.
+func pace(args []string) {
+	file := args[0]
+	rate, _ := strconv.Atoi(args[1])
+	dur, _ := time.ParseDuration(args[2])
+	if len(args) == 3 {
+		self, _ := os.Executable()
+		var cmds []*exec.Cmd
+		for i := range 2 {
+			c := exec.Command(self, "pace", file+strconv.Itoa(i), strconv.Itoa(rate/2), args[2], "child")
+			c.Stdout, c.Stderr = os.Stdout, os.Stderr
+			if err := c.Start(); err != nil {
+				die(err)
+			}
+			cmds = append(cmds, c)
+		}
+		for _, c := range cmds {
+			if err := c.Wait(); err != nil {
+				die(err)
+			}
+		}
+		return
+	}
+	fd, err := unix.Open(file, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o644)
+	if err != nil {
+		die(err)
+	}
+	b := []byte{'x'}
+	start := time.Now()
+	total := int(float64(rate) * dur.Seconds())
+	const batch = 500
+	for done := 0; done < total; done += batch {
+		for range batch {
+			unix.Write(fd, b)
+		}
+		// Keep to the schedule: sleep until the next batch is due.
+		due := start.Add(time.Duration(float64(done+batch) / float64(rate) * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	unix.Close(fd)
+	fmt.Printf("%d writes in %v (%.0f/s)\n", total, time.Since(start).Round(time.Millisecond), float64(total)/time.Since(start).Seconds())
+}
+
+func loss(self, heisen, dir string, rate int) {
+	trail := filepath.Join(dir, "rate.jsonl")
+	var errb bytes.Buffer
+	c := exec.Command(heisen, "record", "--probe-stats", "-o", trail, "--path", dir, "--", self, "pace", filepath.Join(dir, "pace"), strconv.Itoa(rate), "5s")
+	c.Stdout, c.Stderr = os.Stdout, &errb
+	fmt.Printf("== loss at %d events/s for 5 s (2 processes, 1-byte writes)\n", rate)
+	if err := c.Run(); err != nil {
+		die(fmt.Errorf("rate run: %w: %s", err, errb.String()))
+	}
+	fmt.Print(errb.String())
+	fmt.Printf("trail lines: %d\n", countLines(trail))
+}
+
+func firstTS(path string) time.Time {
+	f, err := os.Open(path)
+	if err != nil {
+		die(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e struct{ TS time.Time }
+		if json.Unmarshal(sc.Bytes(), &e) == nil && !e.TS.IsZero() {
+			return e.TS
+		}
+	}
+	die(fmt.Errorf("%s: no event", path))
+	return time.Time{}
+}
+
+func countLines(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		die(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ints(v []int) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+func fmtAll(v []float64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strings.Join(parts, " ")
+}
