@@ -18,6 +18,7 @@ import (
 const analyzeAbout = `Analyze reads trail files (JSON Lines of file operations written by
 atomicfile, heisen stress or heisen record), merges them in time order and
 names the races in them, each with the trail lines (file:line) that prove it.
+A TRAIL of "-" is standard input.
 
 Errors (races): temp-collision, shared-inode-write, torn-rename,
 write-after-rename, lost-update. Warnings (durability or visibility risks):
@@ -84,13 +85,17 @@ func cmdAnalyze(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	readers := make([]*trail.Reader, 0, fs.NArg())
 	var shown int64
 	for _, name := range fs.Args() {
-		f, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "heisen analyze: %v\n", err)
-			return exitUsage
+		var in io.Reader = os.Stdin
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				fmt.Fprintf(stderr, "heisen analyze: %v\n", err)
+				return exitUsage
+			}
+			defer f.Close()
+			in = f
 		}
-		defer f.Close()
-		r := trail.NewReader(f, name)
+		r := trail.NewReader(in, name)
 		r.Malformed = func(e *trail.LineError) {
 			if shown++; shown <= maxMalformedShown {
 				fmt.Fprintf(stderr, "%s: malformed line skipped: %s\n", e.Pos, e.Reason)
