@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +48,9 @@ func runChild(mode, path string) error {
 		for seq := 0; n == 0 || seq < n; seq++ {
 			if err := WriteFile(path, version(id, seq), 0o644, opts...); err != nil {
 				return err
+			}
+			if seq == 0 && n == 0 {
+				fmt.Println("ready") // the killer starts its clock now
 			}
 		}
 	case "reader": // reads until the stop file exists; prints reads and torn reads
@@ -268,13 +273,24 @@ func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
 			go func() {
 				for k := p; k < kills[named]; k += parallel {
 					c := child(t, "writer", path, named, "ATOMICFILE_TEST_ID="+strconv.Itoa(k%100))
+					out, err := c.StdoutPipe()
+					if err != nil {
+						done <- err
+						return
+					}
 					if err := c.Start(); err != nil {
 						done <- err
 						return
 					}
-					// Random moments: from during start-up to well into
-					// the writes of a version.
-					time.Sleep(time.Duration(k*7919%25000) * time.Microsecond)
+					// Once the writer has committed a first version, kill it
+					// at a random moment of the next few replaces.
+					if _, err := io.ReadFull(out, make([]byte, len("ready\n"))); err != nil {
+						c.Process.Kill()
+						c.Wait()
+						done <- fmt.Errorf("writer %d never committed: %v", k, err)
+						return
+					}
+					time.Sleep(time.Duration(rand.Int64N(int64(5 * time.Millisecond))))
 					c.Process.Kill()
 					c.Wait()
 					if b, err := os.ReadFile(path); err == nil {

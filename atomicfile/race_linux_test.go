@@ -1,0 +1,5 @@
+//go:build race
+
+package atomicfile
+
+func init() { raceEnabled = true }
