@@ -36,6 +36,11 @@
 //     command when stdbuf is installed (libc stdio of dynamically linked
 //     programs).
 //
+// With Config.Record (heisen run --record) every run is recorded by the
+// eBPF recorder of package record, tracked from before its command's first
+// instruction (a held sh that execs it, or the ptrace shim), and the trail of
+// each failing run is kept beside its output for heisen analyze.
+//
 // Like internal/ptrace, the package re-executes the current binary: an init
 // function turns it into a busy loop when HEISEN_RUNNER_SPIN is set.
 package runner
