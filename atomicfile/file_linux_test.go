@@ -493,6 +493,9 @@ func TestTracerSeesEveryStepInOrder(t *testing.T) {
 			if e.Call != call || call == 0 {
 				t.Errorf("%s: call %d, want %d", e.Op, e.Call, call)
 			}
+			if e.Op != "close" && e.Path == "" {
+				t.Errorf("%s event without a path", e.Op)
+			}
 			if e.Path != "" && !strings.HasPrefix(e.Path, dir) {
 				t.Errorf("%s: path %q not absolute under %s", e.Op, e.Path, dir)
 			}

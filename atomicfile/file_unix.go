@@ -28,6 +28,15 @@ type sysFile struct {
 // tmpName returns the temp's name without copying; it is valid while s is.
 func (s *sysFile) tmpName() string { return unsafe.String(&s.tmp[0], s.tmpLen) }
 
+// traceName names the temp in trace events: an unnamed O_TMPFILE is
+// reported as its directory, as it was opened.
+func (s *sysFile) traceName() string {
+	if s.tmpLen == 0 {
+		return "."
+	}
+	return s.tmpName()
+}
+
 // openTemp opens the target's directory, looks at the target, and creates
 // the temporary file.
 func (f *File) openTemp() error {
@@ -133,7 +142,7 @@ func (f *File) write(b []byte) (int, error) {
 	for n < len(b) {
 		m, err := unix.Write(f.sys.fd, b[n:])
 		if f.tr.t != nil {
-			f.tr.emit("write", f.sys.tmpName(), "", f.sys.fd, 0, f.off+int64(n), int64(len(b)-n), int64(m), nil, err)
+			f.tr.emit("write", f.sys.traceName(), "", f.sys.fd, 0, f.off+int64(n), int64(len(b)-n), int64(m), nil, err)
 		}
 		if err == unix.EINTR {
 			continue
@@ -186,7 +195,7 @@ func (f *File) sync(op string) error {
 		}
 	}
 	if f.tr.t != nil {
-		f.tr.emit(op, f.sys.tmpName(), "", f.sys.fd, 0, 0, 0, 0, nil, err)
+		f.tr.emit(op, f.sys.traceName(), "", f.sys.fd, 0, 0, 0, 0, nil, err)
 	}
 	return err
 }
