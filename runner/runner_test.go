@@ -317,17 +317,26 @@ func TestChaosStopsWithinItsShare(t *testing.T) {
 		chaos(done, cmd.Process.Pid, newRand(1))
 		close(finished)
 	}()
-	var samples, stopped int
-	for end := time.Now().Add(800 * time.Millisecond); time.Now().Before(end); time.Sleep(time.Millisecond) {
-		samples++
-		if strings.HasPrefix(procField(cmd.Process.Pid, "State:"), "T") {
-			stopped++
+	// Weigh each sample by the time since the previous one: the sampler
+	// gets more CPU while the busy process is stopped, so plain counts
+	// would overstate the stops.
+	var stopped, total time.Duration
+	start := time.Now()
+	prev := start
+	for time.Since(start) < 800*time.Millisecond {
+		time.Sleep(time.Millisecond)
+		isStopped := strings.HasPrefix(procField(cmd.Process.Pid, "State:"), "T")
+		now := time.Now()
+		if isStopped {
+			stopped += now.Sub(prev)
 		}
+		total += now.Sub(prev)
+		prev = now
 	}
 	close(done)
 	<-finished
-	share := float64(stopped) / float64(samples)
-	t.Logf("stopped in %d of %d samples", stopped, samples)
+	share := float64(stopped) / float64(total)
+	t.Logf("stopped %v of %v", stopped, total)
 	if stopped == 0 {
 		t.Error("chaos never stopped the process")
 	}
