@@ -80,6 +80,7 @@ type Stats struct {
 	Events     uint64   // events written to the trail
 	Lost       uint64   // events traced but not delivered
 	LostPerCPU []uint64 // Lost split by CPU
+	NoPath     uint64   // calls not written because their path was unreadable (EFAULT)
 	Probes     []Probe  // with Config.ProbeStats: what the kernel programs cost
 }
 

@@ -53,7 +53,14 @@ var trailOps = [kMax]trail.Op{
 // against the generated Go type.
 const headerSize = 96
 
+// pidMaxLimit is the kernel's PID_MAX_LIMIT: no pid is larger.
+const pidMaxLimit = 1 << 22
+
 var errShort = errors.New("record: short event")
+
+// errNoPath is returned for a call whose path could not be read (a bad
+// pointer, EFAULT): the trail has no way to say which file it was about.
+var errNoPath = errors.New("record: event without a path")
 
 // decode fills e from one ring-buffer record. bootToWall is added to the
 // kernel's boot-time clock to get wall-clock nanoseconds.
@@ -81,6 +88,9 @@ func decode(raw []byte, bootToWall int64, e *trail.Event) error {
 	if op == 0 || op >= kMax {
 		return errors.New("record: unknown operation in event")
 	}
+	if pid > pidMaxLimit || tid > pidMaxLimit {
+		return errors.New("record: pid out of range in event")
+	}
 	data := raw[headerSize:]
 	var strs [4]string
 	for i, l := range lens {
@@ -104,6 +114,9 @@ func decode(raw []byte, bootToWall int64, e *trail.Event) error {
 		Len:  n,
 		Ret:  ret,
 		Src:  "ebpf",
+	}
+	if !named(e) {
+		return errNoPath
 	}
 	if ino != 0 {
 		e.Dev = kernelDev(dev)
@@ -152,4 +165,9 @@ func cString(b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// named reports whether e has the paths its op needs to be a trail event.
+func named(e *trail.Event) bool {
+	return e.Path != "" && (e.To != "" || e.Op != trail.OpRename && e.Op != trail.OpLink)
 }

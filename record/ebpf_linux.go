@@ -176,7 +176,10 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 				return fmt.Errorf("record: read ring buffer: %w", err)
 			}
 			var e trail.Event
-			if err := decode(rec.RawSample, r.bootToWall, &e); err != nil {
+			if err := decode(rec.RawSample, r.bootToWall, &e); errors.Is(err, errNoPath) {
+				r.stats.NoPath++
+				continue
+			} else if err != nil {
 				return err
 			}
 			if len(r.prefixes) > 0 && !underAny(e.Path, r.prefixes) && !underAny(e.To, r.prefixes) {

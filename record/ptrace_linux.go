@@ -170,6 +170,10 @@ func (p *ptracer) exit(s *ptrace.Stop) {
 	} else if pd.op == kWritev || pd.op == kPwritev {
 		e.Len = s.Ret
 	}
+	if !named(e) {
+		p.stats.NoPath++
+		return
+	}
 	if len(p.prefixes) > 0 && !underAny(e.Path, p.prefixes) && !underAny(e.To, p.prefixes) {
 		return
 	}

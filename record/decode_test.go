@@ -1,0 +1,161 @@
+//go:build linux && (amd64 || arm64)
+
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/record/bpf"
+	"github.com/heisen-dev/heisen/trail"
+)
+
+func TestHeaderSizeMatchesKernelStruct(t *testing.T) {
+	if n := binary.Size(bpf.RecordEvent{}); n != headerSize {
+		t.Fatalf("struct event is %d bytes, decode assumes %d", n, headerSize)
+	}
+}
+
+// rawEvent encodes an event as sys_exit in bpf/record.c lays it out.
+func rawEvent(ev bpf.RecordEvent, strs ...string) []byte {
+	for len(strs) < 4 {
+		strs = append(strs, "")
+	}
+	ev.PathDirLen, ev.PathLen = uint16(len(strs[0])), uint16(len(strs[1]))
+	ev.ToDirLen, ev.ToLen = uint16(len(strs[2])), uint16(len(strs[3]))
+	b, err := binary.Append(nil, binary.LittleEndian, ev)
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range strs {
+		b = append(b, s...)
+	}
+	return b
+}
+
+func TestDecode(t *testing.T) {
+	comm := [16]int8{'p', 'y'}
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want trail.Event
+	}{
+		{
+			name: "open resolved from the file",
+			raw: rawEvent(bpf.RecordEvent{Ts: 5, Dev: 254<<20 | 3, Ino: 77, Off: -1, Len: -1, Ret: 3,
+				Flags: unix.O_WRONLY | unix.O_CREAT, Pid: 10, Tid: 11, Fd: 3, Op: kOpenat, Comm: comm}, "/tmp/a/../b"),
+			want: trail.Event{PID: 10, TID: 11, Comm: "py", Op: trail.OpOpen, Path: "/tmp/b", FD: 3,
+				Flags: trail.O_WRONLY | trail.O_CREAT, Dev: unix.Mkdev(254, 3), Ino: 77, Off: -1, Len: -1, Ret: 3, Src: "ebpf"},
+		},
+		{
+			name: "rename relative to two directories, failed",
+			raw: rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Ret: -int64(unix.EXDEV), Pid: 1, Tid: 2, Fd: -1, Op: kRenameat2},
+				"/d1", "x.tmp", "/d2/", "./y"),
+			want: trail.Event{PID: 1, TID: 2, Op: trail.OpRename, Path: "/d1/x.tmp", To: "/d2/y", FD: -1, Off: -1, Len: -1,
+				Ret: -1, Err: "EXDEV", Src: "ebpf"},
+		},
+		{
+			name: "absolute raw path, unknown directory kept as passed",
+			raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 1, Fd: -1, Op: kLink}, "", "/a//b", "", "rel"),
+			want: trail.Event{PID: 1, TID: 1, Op: trail.OpLink, Path: "/a/b", To: "rel", FD: -1, Off: -1, Len: -1, Src: "ebpf"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e trail.Event
+			if err := decode(tc.raw, 1000, &e); err != nil {
+				t.Fatal(err)
+			}
+			if !e.TS.Equal(time.Unix(0, 1005)) {
+				t.Errorf("ts %v, want boot time 5 + offset 1000 ns", e.TS)
+			}
+			e.TS = time.Time{}
+			if got, want := string(trail.AppendJSON(nil, &e)), string(trail.AppendJSON(nil, &tc.want)); got != want {
+				t.Errorf("decoded\n%s want\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	var e trail.Event
+	good := rawEvent(bpf.RecordEvent{Op: kWrite}, "/f")
+	for name, raw := range map[string][]byte{
+		"empty":           nil,
+		"short header":    good[:headerSize-1],
+		"strings cut off": good[:len(good)-1],
+		"unknown op":      rawEvent(bpf.RecordEvent{Op: kMax}),
+		"no op":           rawEvent(bpf.RecordEvent{}),
+		"no path":         rawEvent(bpf.RecordEvent{Op: kOpenat, Ret: -int64(unix.EFAULT)}),
+	} {
+		if err := decode(raw, 0, &e); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+func TestUnderAny(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"/data", true}, {"/data/x", true}, {"/database", false}, {"/", false}, {"", false}, {"/tmp/q", true},
+	} {
+		if got := underAny(tc.path, []string{"/data", "/tmp"}); got != tc.want {
+			t.Errorf("underAny(%q) = %v", tc.path, got)
+		}
+	}
+	if !underAny("/anything", []string{"/"}) {
+		t.Error(`"/" does not cover everything`)
+	}
+}
+
+func TestCleanPrefixes(t *testing.T) {
+	got, err := cleanPrefixes([]string{"/a/b/", "/c/../d"})
+	if err != nil || len(got) != 2 || got[0] != "/a/b" || got[1] != "/d" {
+		t.Errorf("cleanPrefixes = %q, %v", got, err)
+	}
+	for _, bad := range [][]string{{"rel"}, {"/" + string(make([]byte, 300))}, make([]string, maxPrefixes+1)} {
+		if _, err := cleanPrefixes(bad); err == nil {
+			t.Errorf("cleanPrefixes(%.20q) accepted", bad)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(rawEvent(bpf.RecordEvent{Op: kOpenat, Ret: 3, Fd: 3}, "/tmp/x"))
+	f.Add(rawEvent(bpf.RecordEvent{Op: kRenameat2, Ret: -2}, "/d", "a", "", "/b"))
+	f.Add(rawEvent(bpf.RecordEvent{Op: kWrite, Ret: 5}, "/a\x00b"))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var e trail.Event
+		if err := decode(raw, 0, &e); err != nil {
+			return
+		}
+		if e.Op == trail.OpNone || e.Src != "ebpf" {
+			t.Fatalf("decoded op %v src %q", e.Op, e.Src)
+		}
+		if len(e.Path)+len(e.To) > len(raw) {
+			t.Fatalf("paths longer than the record: %q %q", e.Path, e.To)
+		}
+		if e.Err != "" && e.Ret != -1 {
+			t.Fatalf("err %q with ret %d", e.Err, e.Ret)
+		}
+		// The trail must be able to carry whatever the kernel sends.
+		line := trail.AppendJSON(nil, &e)
+		r := trail.NewReader(bytes.NewReader(line), "fuzz")
+		r.Malformed = func(le *trail.LineError) { t.Fatalf("the reader rejects %s: %v", line, le) }
+		var back trail.Event
+		if err := r.Read(&back); err != nil {
+			t.Fatalf("round trip of %s: %v", line, err)
+		}
+		// The trail is UTF-8: other bytes in a name come back as U+FFFD.
+		if utf8.ValidString(e.Path) && utf8.ValidString(e.To) && (back.Path != e.Path || back.To != e.To) {
+			t.Fatalf("round trip of %s: %q %q", line, back.Path, back.To)
+		}
+	})
+}
