@@ -51,7 +51,9 @@ type Config struct {
 // Action is Enter's decision for one syscall.
 type Action struct {
 	// Delay holds the calling thread this long before the syscall runs.
-	// The rest of the tree keeps running meanwhile.
+	// The rest of the tree keeps running meanwhile. While any thread is
+	// held the wait loop polls every 0.2 ms, so a delay lasts up to about
+	// 0.2 ms longer than asked (more on a loaded machine), never shorter.
 	Delay time.Duration
 	// TraceExit asks for a stop when the syscall returns, reported to
 	// Config.Exit.
