@@ -63,6 +63,7 @@ func (b *Batch) Commit() error {
 	var err error
 	done := len(files)
 	for i, f := range files {
+		f.holdOld()
 		if err = f.publish(); err != nil {
 			done = i
 			for _, g := range files[i:] {
@@ -74,6 +75,13 @@ func (b *Batch) Commit() error {
 		f.state = stateCommitted
 	}
 	files = files[:done]
+	// Free the replaced files while the directories sync.
+	var freed sync.WaitGroup
+	freed.Go(func() {
+		for _, f := range files {
+			f.dropOld()
+		}
+	})
 	if !b.cfg.noSync {
 		// One fsync per directory, for the files actually renamed.
 		seen := make(map[string]bool)
@@ -88,6 +96,7 @@ func (b *Batch) Commit() error {
 			err = derr
 		}
 	}
+	freed.Wait()
 	for _, f := range files {
 		f.release()
 	}

@@ -18,6 +18,7 @@ import (
 type sysFile struct {
 	dirfd    int
 	fd       int
+	oldfd    int    // the replaced file, held open by a Batch; see holdOld
 	named    bool   // the temp has a name in dir (not O_TMPFILE)
 	metadata bool   // mode or owner changed after creation: sync with fsync, not fdatasync
 	mode     uint32 // permission bits the new file must end with
@@ -40,7 +41,7 @@ func (s *sysFile) traceName() string {
 // openTemp opens the target's directory, looks at the target, and creates
 // the temporary file.
 func (f *File) openTemp() error {
-	f.sys.dirfd, f.sys.fd = -1, -1
+	f.sys.dirfd, f.sys.fd, f.sys.oldfd = -1, -1, -1
 	dirfd, err := sysOpenat(unix.AT_FDCWD, f.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if f.tr.t != nil {
 		f.tr.emit("open", ".", "", dirfd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, int64(dirfd), nil, err)
@@ -273,7 +274,7 @@ func (f *File) discard() {
 
 // release closes the descriptors.
 func (f *File) release() {
-	for _, fd := range [2]*int{&f.sys.fd, &f.sys.dirfd} {
+	for _, fd := range [3]*int{&f.sys.fd, &f.sys.oldfd, &f.sys.dirfd} {
 		if *fd >= 0 {
 			err := unix.Close(*fd)
 			if f.tr.t != nil {

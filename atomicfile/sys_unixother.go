@@ -12,6 +12,10 @@ func (f *File) createTemp(uint32) error { return f.createNamed() }
 
 func (f *File) publish() error { return f.renameNamed() }
 
+// holdOld and dropOld are a Linux optimization of Batch (see sys_linux.go).
+func (f *File) holdOld() {}
+func (f *File) dropOld() {}
+
 func readUmask() (uint32, bool) { return 0, false } // no /proc
 
 type statInfo struct{ mode, uid, gid uint32 }
