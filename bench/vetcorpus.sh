@@ -32,7 +32,8 @@ if [ ${#modules[@]} -eq 0 ]; then
 		github.com/peterbourgon/diskv/v3@v3.0.1
 		github.com/dgraph-io/badger/v4@v4.9.6
 		github.com/google/go-containerregistry@v0.22.1
-		github.com/syncthing/syncthing@v1.30.0
+		github.com/junegunn/fzf@v0.65.2
+		github.com/restic/restic@v0.10.0
 		golang.org/x/tools@v0.52.0
 	)
 fi

@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"go/types"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -427,8 +428,10 @@ func (c *checker) checkInplace(ops, renames []fileOp) {
 		for _, r := range reads {
 			same := r.fn == w.fn && c.sameValue(r.path, w.path, 0)
 			if !same {
-				kr, kw := c.pathKey(r.path), c.pathKey(w.path)
-				same = kr != "" && kr == kw
+				kw := c.pathKeys(w)
+				for _, k := range c.pathKeys(r) {
+					same = same || slices.Contains(kw, k)
+				}
 			}
 			if !same {
 				continue
@@ -456,6 +459,28 @@ func (c *checker) where(pos token.Pos) string {
 
 func (c *checker) inTest(pos token.Pos) bool {
 	return strings.HasSuffix(c.pass.Fset.Position(pos).Filename, "_test.go")
+}
+
+// pathKeys names the path of op for matching across functions: its
+// pathKey, and the fields its function stores the same path into
+// (NewHistory(path) reads path and keeps it in h.path, which a method writes).
+func (c *checker) pathKeys(op fileOp) []string {
+	var keys []string
+	if k := c.pathKey(op.path); k != "" {
+		keys = append(keys, k)
+	}
+	for _, b := range op.fn.Blocks {
+		for _, instr := range b.Instrs {
+			if s, ok := instr.(*ssa.Store); ok {
+				if fa, ok := s.Addr.(*ssa.FieldAddr); ok && c.sameValue(s.Val, op.path, 0) {
+					if k := fieldKey(fa.X.Type(), fa.Field); k != "" {
+						keys = append(keys, k)
+					}
+				}
+			}
+		}
+	}
+	return keys
 }
 
 // pathKey names a path value so that reads and writes in different
@@ -545,8 +570,10 @@ func (c *checker) sameValue(a, b ssa.Value, depth int) bool {
 		if !ok || a.Op != token.MUL || b.Op != token.MUL {
 			return false
 		}
-		if ga, ok := a.X.(*ssa.Global); ok {
-			return ga == b.X
+		switch x := a.X.(type) {
+		case *ssa.Global, *ssa.Alloc:
+			// A package variable, or a local captured by a closure.
+			return x == b.X
 		}
 		fa, ok1 := a.X.(*ssa.FieldAddr)
 		fb, ok2 := b.X.(*ssa.FieldAddr)

@@ -16,51 +16,60 @@ type ignores struct {
 	byLine map[string]map[int][]string // filename → line → categories
 }
 
-// parseIgnores reads every //heisen:ignore comment. A comment must name
-// known categories and give a reason after a colon:
-//
-//	//heisen:ignore predictable-temp: single writer, guarded by a lock file
-//
-// A comment without a reason or with an unknown category suppresses
-// nothing and is reported itself.
+// parseIgnores reads every //heisen:ignore comment of the package. A
+// comment that parseIgnore rejects suppresses nothing and is reported.
 func parseIgnores(pass *analysis.Pass) *ignores {
 	ig := &ignores{byLine: map[string]map[int][]string{}}
 	for _, f := range pass.Files {
 		for _, cg := range f.Comments {
 			for _, cm := range cg.List {
-				rest, ok := strings.CutPrefix(cm.Text, ignorePrefix)
-				if !ok || rest != "" && rest[0] != ' ' {
-					continue
-				}
-				rest, _, _ = strings.Cut(rest, " //") // a trailing comment is not part of the reason
-				cats, reason, _ := strings.Cut(rest, ":")
-				var names []string
-				bad := ""
-				for _, c := range strings.Split(cats, ",") {
-					c = strings.TrimSpace(c)
-					if !slices.Contains(Categories, c) {
-						bad = c
-					}
-					names = append(names, c)
-				}
+				cats, _, ok, err := parseIgnore(cm.Text)
 				switch {
-				case bad != "" || len(names) == 0:
-					pass.Report(analysis.Diagnostic{Pos: cm.Pos(), End: cm.End(), Category: BadIgnore,
-						Message: fmt.Sprintf("heisen:ignore names unknown category %q; known: %s", bad, strings.Join(Categories, ", "))})
-				case strings.TrimSpace(reason) == "":
-					pass.Report(analysis.Diagnostic{Pos: cm.Pos(), End: cm.End(), Category: BadIgnore,
-						Message: fmt.Sprintf("heisen:ignore needs a reason: %s %s: <why this is safe>", ignorePrefix, strings.Join(names, ","))})
+				case !ok:
+				case err != nil:
+					pass.Report(analysis.Diagnostic{Pos: cm.Pos(), End: cm.End(), Category: BadIgnore, Message: err.Error()})
 				default:
 					p := pass.Fset.Position(cm.Pos())
 					if ig.byLine[p.Filename] == nil {
 						ig.byLine[p.Filename] = map[int][]string{}
 					}
-					ig.byLine[p.Filename][p.Line] = append(ig.byLine[p.Filename][p.Line], names...)
+					ig.byLine[p.Filename][p.Line] = append(ig.byLine[p.Filename][p.Line], cats...)
 				}
 			}
 		}
 	}
 	return ig
+}
+
+// parseIgnore parses one comment. ok reports whether it is a heisen:ignore
+// comment at all; err says what is wrong with one. A valid comment names
+// known categories, separated by commas, and gives a reason after a colon:
+//
+//	//heisen:ignore predictable-temp: single writer, guarded by a lock file
+//
+// A trailing "//" comment is not part of the reason.
+func parseIgnore(text string) (cats []string, reason string, ok bool, err error) {
+	rest, ok := strings.CutPrefix(text, ignorePrefix)
+	if !ok || rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		return nil, "", false, nil
+	}
+	rest, _, _ = strings.Cut(rest, " //")
+	list, reason, _ := strings.Cut(rest, ":")
+	reason = strings.TrimSpace(reason)
+	for _, c := range strings.Split(list, ",") {
+		c = strings.TrimSpace(c)
+		if !slices.Contains(Categories, c) {
+			if c == "" {
+				return nil, "", true, fmt.Errorf("heisen:ignore names no category: %s <category>: <why this is safe>; categories: %s", ignorePrefix, strings.Join(Categories, ", "))
+			}
+			return nil, "", true, fmt.Errorf("heisen:ignore names unknown category %q; known: %s", c, strings.Join(Categories, ", "))
+		}
+		cats = append(cats, c)
+	}
+	if reason == "" {
+		return nil, "", true, fmt.Errorf("heisen:ignore needs a reason: %s %s: <why this is safe>", ignorePrefix, strings.Join(cats, ","))
+	}
+	return cats, reason, true, nil
 }
 
 // covers reports whether an ignore comment on the diagnostic's line or the

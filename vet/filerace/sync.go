@@ -65,16 +65,16 @@ func (c *checker) checkSync(op fileOp, r fileOp) {
 	if op.name == "os.CreateTemp" || op.name == "io/ioutil.TempFile" {
 		file = "the temp file"
 	}
-	how := "no Sync on some path between the write and the rename"
+	how := "with no Sync on some path between the write and the rename"
 	if op.file == nil {
-		how = op.name + " never syncs"
+		how = "but " + op.name + " never syncs"
 	}
 	rename := c.calls[r.call.Pos()]
 	d := analysis.Diagnostic{
 		Pos:      rename.Pos(),
 		End:      rename.End(),
 		Category: RenameWithoutSync,
-		Message: fmt.Sprintf("rename-without-sync: %s (written at line %d) is renamed over %s with %s: "+
+		Message: fmt.Sprintf("rename-without-sync: %s (written at line %d) is renamed over %s %s: "+
 			"after a crash the rename can be on disk before the data, leaving the target empty or partial; "+
 			"call Sync on the file before closing it, or use atomicfile.WriteFile",
 			file, c.pass.Fset.Position(op.call.Pos()).Line, render(c.pass.Fset, rename.Args[1]), how),

@@ -1,6 +1,9 @@
 package inplace
 
-import "os"
+import (
+	"fmt"
+	"os"
+)
 
 type Config struct {
 	path string
@@ -49,4 +52,30 @@ func copyTo(in, out string) error {
 		return err
 	}
 	return os.WriteFile(out, b, 0o644)
+}
+
+// Like fzf's history file: the constructor reads the path it keeps in a
+// field, a method rewrites it in place; the path is also captured by a
+// closure, which moves it to the heap.
+type History struct {
+	path  string
+	lines []byte
+}
+
+func NewHistory(path string) (*History, error) {
+	fail := func(err error) error { return fmt.Errorf("history %s: %w", path, err) }
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		if err := os.WriteFile(path, nil, 0o600); err != nil { // want `inplace-truncate: os.WriteFile truncates path`
+			return nil, fail(err)
+		}
+	} else if err != nil {
+		return nil, fail(err)
+	}
+	return &History{path: path, lines: data}, nil
+}
+
+func (h *History) append(line string) error {
+	h.lines = append(h.lines, line...)
+	return os.WriteFile(h.path, h.lines, 0o600) // want `inplace-truncate: os.WriteFile truncates h.path`
 }

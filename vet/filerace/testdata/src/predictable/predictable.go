@@ -17,7 +17,7 @@ func story(target string, data []byte) error {
 	if err := os.WriteFile(tmp, data, 0o644); err != nil { // want `predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is built from the clock`
 		return err
 	}
-	return os.Rename(tmp, target) // want `rename-without-sync: tmp \(written at line 17\) is renamed over target with os.WriteFile never syncs`
+	return os.Rename(tmp, target) // want `rename-without-sync: tmp \(written at line 17\) is renamed over target but os.WriteFile never syncs`
 }
 
 func fixedSuffix(target string, data []byte) error {
