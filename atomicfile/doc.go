@@ -69,6 +69,19 @@
 // unlinked after a successful rename: by then the name may be another
 // writer's.
 //
+// # Update and Batch
+//
+// [Update] serializes read-modify-write cycles with an exclusive flock on a
+// sidecar file ".<base>.lock", never on the target, so readers never block.
+// It protects only against other Updates: a writer that replaces the file
+// without Update can have its write overwritten by an Update that read the
+// file before it (a lost update, never a torn file), and a writer that
+// modifies the file in place can make Update read a half-written file.
+//
+// A [Batch] is not a transaction: each file is replaced atomically, and a
+// crash during Commit can leave any mix of old and new files, none torn and
+// none new without its data synced.
+//
 // # Permissions and owner
 //
 // An existing target keeps its mode (including setuid, setgid and sticky
