@@ -1,13 +1,15 @@
 // Command racer is the story's bug as a test program: two worker processes
-// replace one file through a temp file named after the clock in
-// seconds, like the story's. When both read the clock in the same second they share
-// the temp file and trample each other. racer exits 1 when the final file is
-// not one worker's complete content or a worker's rename failed. With
-// -fixed the workers use the story's fix, a name unique per process and call.
+// replace one file through a temp file named after the clock, in seconds
+// like the story's (-clock changes the resolution). When both read the
+// clock in the same step they share the temp file and trample each other.
+// racer exits 1 when the final file is not one worker's complete content or
+// a worker's rename failed. With -fixed the workers use the story's fix, a
+// name unique per process and call.
 package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -17,20 +19,22 @@ import (
 	"time"
 )
 
-// chunks writes of chunkSize make one version; clock is the resolution of
-// the temp name's timestamp (the story used seconds).
-const (
-	chunks, chunkSize = 16, 4096
-	clock             = time.Second
-)
+// A version is written in chunks of chunkSize.
+const chunkSize = 4096
 
 func main() {
-	if len(os.Args) == 4 && os.Args[1] == "worker" {
-		os.Exit(worker(os.Args[2], os.Args[3] == "fixed"))
+	if len(os.Args) == 6 && os.Args[1] == "worker" {
+		clock, _ := time.ParseDuration(os.Args[4])
+		chunks, _ := strconv.Atoi(os.Args[5])
+		os.Exit(worker(os.Args[2], os.Args[3] == "fixed", clock, chunks))
 	}
+	fixed := flag.Bool("fixed", false, "the story's fix: a temp name unique per process and call")
+	clock := flag.Duration("clock", time.Second, "resolution of the clock in the temp name")
+	chunks := flag.Int("chunks", 16, "writes of 4 KiB per version")
+	flag.Parse()
 	mode := "buggy"
-	if len(os.Args) == 2 && os.Args[1] == "-fixed" {
-		mode = "fixed" // the story's fix: a temp name unique per process and call
+	if *fixed {
+		mode = "fixed"
 	}
 	dir, err := os.MkdirTemp("", "racer")
 	if err != nil {
@@ -45,7 +49,7 @@ func main() {
 	for _, id := range []string{"a", "b"} {
 		gr, gw, _ := os.Pipe()
 		rr, rw, _ := os.Pipe()
-		c := exec.Command(self, "worker", id, mode)
+		c := exec.Command(self, "worker", id, mode, clock.String(), strconv.Itoa(*chunks))
 		c.Stdin, c.Stdout, c.Stderr = gr, rw, os.Stderr
 		c.Env = append(os.Environ(), "RACER_TARGET="+target)
 		if err := c.Start(); err != nil {
@@ -72,7 +76,7 @@ func main() {
 		}
 	}
 	b, err := os.ReadFile(target)
-	if err != nil || len(b) != chunks*chunkSize || (!bytes.Equal(b, bytes.Repeat(b[:1], len(b)))) {
+	if err != nil || len(b) != *chunks*chunkSize || (!bytes.Equal(b, bytes.Repeat(b[:1], len(b)))) {
 		fmt.Printf("corrupt: %d bytes, err %v\n", len(b), err)
 		failed = true
 	}
@@ -81,7 +85,7 @@ func main() {
 	}
 }
 
-func worker(id string, fixed bool) int {
+func worker(id string, fixed bool, clock time.Duration, chunks int) int {
 	os.Stdout.Write([]byte{'r'})
 	var gate [1]byte
 	os.Stdin.Read(gate[:]) // returns at EOF, when the parent opens the gate
