@@ -170,6 +170,8 @@ type node struct {
 	shared       *Finding // the open shared-inode-write finding
 	hasContent   bool
 
+	recent []*window // writer windows closed lately, which a dup2 may continue
+
 	// Most files have one or two windows: keep them inline.
 	winBuf [2]*window
 	wrBuf  [2]*window
@@ -198,7 +200,10 @@ func (m *mark) event() *trail.Event {
 		Off: m.off, Len: m.len, Ret: m.len, Call: m.call}
 }
 
-const maxWriters = 16
+const (
+	maxWriters = 16
+	maxRecent  = 4
+)
 
 func (n *node) addWriter(w *window) {
 	if len(n.writers) < maxWriters {
@@ -331,18 +336,24 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 		}
 	}
 	n.addWriter(w)
-	// Overlap on the name: every other writer with the name open now.
-	ns := a.names[e.Path]
+	a.joinName(w, e)
+}
+
+// joinName puts writer w on its name, pairing it with every other writer
+// that has the name open now.
+func (a *Analyzer) joinName(w *window, e *trail.Event) {
+	ns := a.names[w.path]
 	if ns == nil {
 		ns = &nameState{}
 		ns.active = ns.buf[:0]
-		a.names[e.Path] = ns
+		a.names[w.path] = ns
 	}
 	for _, o := range ns.active {
 		if o.pid == w.pid && o.fd < 0 && w.fd < 0 {
 			continue // without descriptors a process's reopen is sequential
 		}
-		if !(o.pid == w.pid && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
+		seen := slices.ContainsFunc(ns.pairs, func(p [2]*window) bool { return p[0] == o && p[1] == w })
+		if !seen && !(o.pid == w.pid && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
 			ns.pairs = append(ns.pairs, [2]*window{o, w})
 			o.paired, w.paired = true, true
 		}
@@ -429,6 +440,9 @@ func (a *Analyzer) write(e *trail.Event) {
 	if n == nil {
 		return
 	}
+	if w == nil && e.FD >= 0 {
+		w = a.revive(n, e)
+	}
 	n.wrote, n.hasContent, n.lastWrite = true, true, markOf(e)
 	n.synced = w != nil && w.flags&trail.O_DSYNC != 0
 	if w == nil {
@@ -443,8 +457,12 @@ func (a *Analyzer) write(e *trail.Event) {
 		if f == nil {
 			f = a.newFinding(WriteAfterRename, n.path)
 			f.add(n.renameEv)
-			f.Message = fmt.Sprintf("pid %d wrote through a descriptor opened before %s was renamed into place by pid %d: readers see the target change",
-				w.pid, n.path, n.renameEv.PID)
+			renamer := "another process"
+			if n.renameEv != nil {
+				renamer = "pid " + strconv.Itoa(n.renameEv.PID)
+			}
+			f.Message = fmt.Sprintf("pid %d wrote through a descriptor opened before %s was renamed into place by %s: readers see the target change",
+				w.pid, n.path, renamer)
 			n.war = f
 		} else {
 			f.Count++
@@ -470,6 +488,29 @@ func (a *Analyzer) write(e *trail.Event) {
 		f.add(&w.open)
 		f.add(e)
 	}
+}
+
+// revive handles a write through a descriptor the trail never opened, to a
+// file the same process opened and closed: the shell's "> file" opens the
+// file, dup2s it onto stdout, closes the original and execs the command
+// (same pid), so the window really continues on the new descriptor.
+// Recorders do not see dup2; without this the command's writes would belong
+// to no window. Writes through descriptors inherited from another process
+// stay unattributed: a shared log would otherwise look like a collision.
+func (a *Analyzer) revive(n *node, e *trail.Event) *window {
+	i := slices.IndexFunc(n.recent, func(o *window) bool { return o.pid == e.PID })
+	if i < 0 {
+		return nil
+	}
+	w := n.recent[i]
+	n.recent = slices.Delete(n.recent, i, i+1)
+	w.fd, w.inPlace = e.FD, false // the in-place rewrite, if any, was counted
+	a.fds[pidfd{w.pid, w.fd}] = w
+	n.windows = append(n.windows, w)
+	if w.path != "" && n.path == w.path && !w.renamedAwy {
+		a.joinName(w, e)
+	}
+	return w
 }
 
 func nameOr(p string) string {
@@ -519,7 +560,7 @@ func (a *Analyzer) rename(e *trail.Event) {
 	a.byPath[dst] = n
 	n.renames++
 	n.renameEv = nil
-	if len(n.windows) > 0 {
+	if len(n.windows) > 0 || len(n.recent) > 0 {
 		ev := *e // a write-after-rename needs it as evidence
 		n.renameEv = &ev
 	}
@@ -682,13 +723,22 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 		}
 	}
 	f.Count = len(pairs)
-	pids := make([]string, len(f.PIDs))
-	for i, p := range f.PIDs {
+	var writers []int
+	for _, p := range pairs {
+		for _, w := range p {
+			if !slices.Contains(writers, w.pid) {
+				writers = append(writers, w.pid)
+			}
+		}
+	}
+	slices.Sort(writers)
+	pids := make([]string, len(writers))
+	for i, p := range writers {
 		pids[i] = strconv.Itoa(p)
 	}
 	f.Message = fmt.Sprintf("%s was open for writing by %d writers at once (pids %s): each truncates and overwrites the other's data",
 		path, len(pids), strings.Join(pids, ", "))
-	if len(f.PIDs) == 1 {
+	if len(writers) == 1 {
 		f.Message = fmt.Sprintf("%s was open for writing twice at once by pid %s (different replaces)", path, pids[0])
 	}
 	f.Note = clockNote(path, secs, clockPIDs)
@@ -718,6 +768,12 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 	}
 	if n := w.node; n != nil {
 		n.windows = slices.DeleteFunc(n.windows, func(o *window) bool { return o == w })
+		if e != nil && e.Op == trail.OpClose && w.writer() && w.fd >= 0 {
+			if len(n.recent) == maxRecent {
+				n.recent = slices.Delete(n.recent, 0, 1)
+			}
+			n.recent = append(n.recent, w)
+		}
 		a.forget(n)
 	}
 	if w.inPlace && !w.renamedAwy {
