@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -286,7 +287,7 @@ func writeAnalyzeText(w io.Writer, rep *analyze.Report, trails int, color bool) 
 			sev = paint(ansiRed, "error")
 		}
 		fmt.Fprintf(&b, "  %s %s  %s .. %s  pids %s", sev, f.Kind, f.Start.Format("15:04:05.000000"),
-			f.End.Format("15:04:05.000000"), strings.ReplaceAll(strings.Trim(fmt.Sprint(f.PIDs), "[]"), " ", ", "))
+			f.End.Format("15:04:05.000000"), analyzePIDs(f.PIDs))
 		if f.Count > 1 {
 			fmt.Fprintf(&b, "  (%d times)", f.Count)
 		}
@@ -304,4 +305,22 @@ func writeAnalyzeText(w io.Writer, rep *analyze.Report, trails int, color bool) 
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// analyzePIDs lists pids, the first few only: a warning grouped over a long
+// run can involve hundreds of processes (--json lists them all).
+func analyzePIDs(pids []int) string {
+	const show = 8
+	var b strings.Builder
+	for i, p := range pids {
+		if i == show {
+			fmt.Fprintf(&b, " and %d more", len(pids)-show)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(p))
+	}
+	return b.String()
 }
