@@ -174,13 +174,22 @@ func newFlagSet(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
 // parse parses args into fs. When it returns ok=false the command must
 // return code: exitOK after --help (printed to stdout), exitUsage otherwise.
 func parse(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok bool) {
+	// The flag package prints usage to its output on every error, --help
+	// included; hold it back so help goes to stdout once and errors to
+	// stderr once.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		stderr := fs.Output()
 		fs.SetOutput(stdout)
 		fs.Usage()
+		fs.SetOutput(stderr)
 		return exitOK, false
-	}
-	if err != nil {
+	case err != nil:
+		fs.Usage()
 		return exitUsage, false
 	}
 	return exitOK, true
