@@ -223,12 +223,19 @@ const maxPairs = 64
 
 // rmwState follows read-modify-write windows on one rename target.
 type rmwState struct {
-	reads    map[int]trail.Event // pid → its last read open of the target
+	reads    map[actor]trail.Event // the last read open of the target by each actor
 	replaces []rmwReplace
 }
 
+// An actor makes read-modify-write windows: a process, or one replace of
+// a process when events carry call ids (goroutines of one process).
+type actor struct {
+	pid  int
+	call string
+}
+
 type rmwReplace struct {
-	pid           int
+	by            actor
 	read, replace trail.Event
 }
 
@@ -327,6 +334,7 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 			w.inPlace = true // a final path for sure: it was renamed onto
 			a.rmwReplace(e)
 		case existed:
+			a.rmwReplace(e)
 			// A final path unless it is renamed away later (then it was a
 			// temp name reused); Finish decides.
 			if len(n.inPlace) < maxEvidence {
@@ -786,7 +794,7 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 		if e != nil {
 			end = e.TS
 		}
-		a.opts.OnWindow(&Window{ID: w.id, PID: w.pid, TID: w.open.TID, Path: cmp.Or(w.path, "O_TMPFILE"),
+		a.opts.OnWindow(&Window{ID: w.id, PID: w.pid, TID: w.open.TID, Path: cmp.Or(w.path, w.open.Path+" (O_TMPFILE)"),
 			Flags: w.flags, Start: w.open.TS, End: end})
 	}
 }
@@ -794,16 +802,16 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 func (a *Analyzer) rmwRead(e *trail.Event) {
 	st := a.rmw[e.Path]
 	if st == nil {
-		st = &rmwState{reads: map[int]trail.Event{}}
+		st = &rmwState{reads: map[actor]trail.Event{}}
 		a.rmw[e.Path] = st
 	}
 	if len(st.reads) >= maxReads {
-		for pid := range st.reads { // forget an arbitrary reader that never replaced
-			delete(st.reads, pid)
+		for k := range st.reads { // forget an arbitrary reader that never replaced
+			delete(st.reads, k)
 			break
 		}
 	}
-	st.reads[e.PID] = *e
+	st.reads[actor{e.PID, e.Call}] = *e
 }
 
 // rmwReplace is a replace of a target (a rename onto it or an O_TRUNC
@@ -819,26 +827,27 @@ func (a *Analyzer) rmwReplace(e *trail.Event) {
 	if st == nil {
 		return
 	}
-	read, ok := st.reads[e.PID]
+	by := actor{e.PID, e.Call}
+	read, ok := st.reads[by]
 	if !ok {
 		return // a blind write, not a read-modify-write
 	}
-	delete(st.reads, e.PID)
+	delete(st.reads, by)
 	for _, r := range st.replaces {
-		if r.pid != e.PID && r.replace.TS.After(read.TS) {
+		if r.by != by && r.replace.TS.After(read.TS) {
 			f := a.newFinding(LostUpdate, target)
 			f.add(&r.read)
 			f.add(&read)
 			f.add(&r.replace)
 			f.add(e)
 			f.Message = fmt.Sprintf("pid %d read %s, pid %d replaced it, then pid %d replaced it from its stale read: pid %d's update is lost",
-				e.PID, target, r.pid, e.PID, r.pid)
+				e.PID, target, r.by.pid, e.PID, r.by.pid)
 		}
 	}
 	if len(st.replaces) >= maxReplaces {
 		st.replaces = slices.Delete(st.replaces, 0, 1)
 	}
-	st.replaces = append(st.replaces, rmwReplace{pid: e.PID, read: read, replace: *e})
+	st.replaces = append(st.replaces, rmwReplace{by: by, read: read, replace: *e})
 	// Only replaces after the oldest pending read can still be overtaken.
 	oldest := e.TS
 	for _, r := range st.reads {
