@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &run{cfg: cfg, res: &Result{
 		Strategy: cfg.Strategy, Observer: cfg.Observer, Workers: cfg.Workers,
 		Target: target, Trail: cfg.Trail, PIDs: map[int]int{},
-	}, msgs: make(chan childMsg, 256), seen: map[string]bool{}}
+	}, msgs: make(chan childMsg, 256), seen: map[string]bool{}, progress: map[*child]message{}}
 	defer r.finish()
 	return r.execute(ctx, target)
 }
@@ -137,7 +137,8 @@ type run struct {
 	children []*child
 	seen     map[string]bool // corruptions already counted, see Corruption
 	progress map[*child]message
-	// stopObserver stops Config.Attach's observer; nil without one.
+	// stopObserver stops Config.Attach's observer; nil without one or
+	// once stopped.
 	stopObserver func() error
 }
 
@@ -222,19 +223,8 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 		for _, pid := range r.res.PIDs {
 			pids = append(pids, pid)
 		}
-		stop, err := cfg.Attach(ctx, pids, cfg.Trail)
-		if err != nil {
+		if r.stopObserver, err = cfg.Attach(ctx, pids, cfg.Trail); err != nil {
 			return nil, fmt.Errorf("stress: observer %s: %w", cfg.Observer, err)
-		}
-		defer func() {
-			if stop != nil {
-				stop()
-			}
-		}()
-		r.stopObserver = func() error {
-			err := stop()
-			stop = nil
-			return err
 		}
 	}
 	began := time.Now()
@@ -247,7 +237,6 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	r.progress = map[*child]message{}
 	writersLeft := cfg.Workers
 	for writersLeft > 0 {
 		select {
@@ -276,8 +265,9 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 		}
 	}
 	r.res.Elapsed = time.Since(began)
-	if r.stopObserver != nil {
-		if err := r.stopObserver(); err != nil {
+	if stop := r.stopObserver; stop != nil {
+		r.stopObserver = nil
+		if err := stop(); err != nil {
 			return nil, fmt.Errorf("stress: observer %s: %w", cfg.Observer, err)
 		}
 	}
@@ -457,6 +447,9 @@ func (r *run) childFailed(c *child) error {
 // until each is reaped and its output drained, so that no process or
 // goroutine outlives Run.
 func (r *run) finish() {
+	if r.stopObserver != nil {
+		r.stopObserver() // an interrupted run: keep what the observer saw
+	}
 	left := 0
 	for _, c := range r.children {
 		select {
