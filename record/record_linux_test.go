@@ -467,3 +467,81 @@ func TestUnavailableNamesWhatIsMissing(t *testing.T) {
 		t.Errorf("as uid 65534 New said %q", out)
 	}
 }
+
+// recordWhile records with cfg (which must select processes by PIDs or
+// All) while run runs, and returns the events.
+func recordWhile(t *testing.T, cfg Config, w *trail.Writer, run func()) Stats {
+	t.Helper()
+	r, err := New(cfg)
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("eBPF unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, w) }()
+	run()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return r.Stats()
+}
+
+func TestPIDFollowsRunningProcess(t *testing.T) {
+	dir := realTemp(t)
+	cmd := exec.Command("sh", "-c", `read _; cd "$1" && echo x > f && mv f g`, "sh", dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	recordWhile(t, Config{PIDs: []int{cmd.Process.Pid}, Paths: []string{dir}}, trail.NewWriter(&buf), func() {
+		stdin.Write([]byte("go\n"))
+		if err := cmd.Wait(); err != nil {
+			t.Error(err)
+		}
+	})
+	evs, _ := readTrail(t, &buf)
+	if e := find(t, evs, trail.OpRename, filepath.Join(dir, "f")); e.To != filepath.Join(dir, "g") || e.Comm != "mv" {
+		t.Errorf("rename to %q by %q", e.To, e.Comm)
+	}
+}
+
+// With All, processes nobody started are recorded, and the recorder's own
+// writes of the trail (here under the recorded directory) are not.
+func TestAllExcludesItself(t *testing.T) {
+	dir := realTemp(t)
+	tw, err := trail.Create(filepath.Join(dir, "trail.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordWhile(t, Config{All: true, Paths: []string{dir}}, tw, func() {
+		out, err := exec.Command("sh", "-c", `cd "$1" && echo x > f && mv f g`, "sh", dir).CombinedOutput()
+		if err != nil {
+			t.Errorf("%v: %s", err, out)
+		}
+		time.Sleep(3 * DefaultPoll) // one write of the trail while recording
+	})
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "trail.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	evs, _ := readTrail(t, f)
+	find(t, evs, trail.OpRename, filepath.Join(dir, "f"))
+	for _, e := range evs {
+		if e.PID == os.Getpid() {
+			t.Errorf("the recorder recorded itself: %s", dump([]trail.Event{e}))
+		}
+	}
+}

@@ -86,17 +86,23 @@ struct task_struct {
 // registers of the system call ABI.
 #if defined(__TARGET_ARCH_x86)
 struct pt_regs {
-	unsigned long di, si, dx, r10, r8, r9;
+	unsigned long di, si, dx, r10, r8, r9, orig_ax;
 } __attribute__((preserve_access_index));
+#define SYSCALL_NR(r) r->orig_ax
+// tp_btf hands a trusted pointer: plain loads, no helper calls.
 #define SYSCALL_ARGS(r, a) do { \
-	a[0] = BPF_CORE_READ(r, di); a[1] = BPF_CORE_READ(r, si); a[2] = BPF_CORE_READ(r, dx); \
-	a[3] = BPF_CORE_READ(r, r10); a[4] = BPF_CORE_READ(r, r8); a[5] = BPF_CORE_READ(r, r9); \
+	a[0] = r->di; a[1] = r->si; a[2] = r->dx; a[3] = r->r10; a[4] = r->r8; a[5] = r->r9; \
 } while (0)
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
 	unsigned long regs[31];
+	int syscallno;
 } __attribute__((preserve_access_index));
-#define SYSCALL_ARGS(r, a) bpf_probe_read_kernel(a, 6 * sizeof(__u64), &r->regs[0])
+#define SYSCALL_NR(r) r->syscallno
+#define SYSCALL_ARGS(r, a) do { \
+	a[0] = r->regs[0]; a[1] = r->regs[1]; a[2] = r->regs[2]; \
+	a[3] = r->regs[3]; a[4] = r->regs[4]; a[5] = r->regs[5]; \
+} while (0)
 #else
 #error "heisen record supports x86-64 and arm64"
 #endif
@@ -240,10 +246,11 @@ struct {
 	__type(value, __u8);
 } tracked SEC(".maps");
 
+// calls holds, per thread, the syscall between its entry and exit.
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } calls SEC(".maps");
 
@@ -292,8 +299,8 @@ static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 
 // One program for the entry of every syscall (the raw tracepoint: one
 // attachment, detached in one RCU grace period, where 40 per-syscall
-// tracepoints took 2.6 s to detach). Other syscalls and other processes
-// leave after an array and a hash lookup.
+// tracepoints took 2.6 s to detach). Other syscalls leave after one
+// (inlined) array lookup, other processes after a hash lookup.
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
@@ -305,11 +312,18 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	if (!is_traced(id >> 32))
 		return 0;
 
-	struct inflight in = {};
-	in.op = *op;
-	SYSCALL_ARGS(regs, in.args);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct inflight *in = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!in) {
+		count_lost();
+		return 0;
+	}
+	in->op = *op;
+	in->file = 0;
+	in->pos = 0;
+	SYSCALL_ARGS(regs, in->args);
 
-	switch (in.op) {
+	switch (in->op) {
 	case OP_WRITE:
 	case OP_PWRITE64:
 	case OP_WRITEV:
@@ -321,16 +335,13 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		// close releases the fd before exit; the struct file stays alive
 		// until the task returns to user space (fput is deferred), which
 		// is after the exit tracepoint.
-		struct file *f = fd_file((struct task_struct *)bpf_get_current_task(), (long)in.args[0]);
-		in.file = (__u64)f;
-		if (f)
-			in.pos = BPF_CORE_READ(f, f_pos);
+		struct file *f = fd_file(task, (long)in->args[0]);
+		in->file = (__u64)f;
+		if (f && (in->op == OP_WRITE || in->op == OP_WRITEV))
+			in->pos = BPF_CORE_READ(f, f_pos);
 		break;
 	}
 	}
-	__u32 tid = (__u32)id;
-	if (bpf_map_update_elem(&calls, &tid, &in, BPF_ANY))
-		count_lost();
 	return 0;
 }
 
@@ -562,26 +573,30 @@ static __always_inline void remember(struct scratch *s, __u64 key, __u32 keep, _
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+	__u32 key = SYSCALL_NR(regs);
+	__u32 *sop = bpf_map_lookup_elem(&sysop, &key);
+	if (!sop || *sop == OP_NONE)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	// Only calls sys_enter kept are in calls: no other filter needed.
+	struct inflight *in = bpf_task_storage_get(&calls, task, 0, 0);
+	if (!in || in->op == OP_NONE)
+		return 0;
+	__u32 op = in->op;
+	in->op = OP_NONE; // the args stay valid: this thread makes no other call meanwhile
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	// Only calls sys_enter kept are in calls: no other filter needed.
-	struct inflight *in = bpf_map_lookup_elem(&calls, &tid);
-	if (!in)
-		return 0;
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s) {
-		bpf_map_delete_elem(&calls, &tid);
+	if (!s)
 		return 0;
-	}
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct event *ev = &s->ev;
 	__u64 *a = in->args;
 
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->pid = id >> 32;
 	ev->tid = tid;
-	ev->op = in->op;
+	ev->op = op;
 	ev->ret = ret;
 	ev->fd = -1;
 	ev->off = -1;
@@ -592,21 +607,21 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	int keep = -1;       // known to pass (1) or fail (0) the filters
 	__u64 cache_key = 0; // the struct file to remember, if any
 	struct file *f = (struct file *)in->file;
-	switch (in->op) {
+	switch (op) {
 	case OP_OPEN:
 	case OP_OPENAT:
 	case OP_OPENAT2:
 	case OP_CREAT: {
 		long dirfd = AT_FDCWD;
 		__u64 path = a[0];
-		if (in->op == OP_OPEN) {
+		if (op == OP_OPEN) {
 			ev->flags = a[1];
-		} else if (in->op == OP_CREAT) {
+		} else if (op == OP_CREAT) {
 			ev->flags = 01 | 0100 | 01000; // O_WRONLY|O_CREAT|O_TRUNC
 		} else {
 			dirfd = (long)a[0];
 			path = a[1];
-			if (in->op == OP_OPENAT)
+			if (op == OP_OPENAT)
 				ev->flags = a[2];
 			else
 				bpf_probe_read_user(&ev->flags, sizeof(ev->flags), (const void *)a[2]);
@@ -645,15 +660,15 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	case OP_CLOSE:
 	case OP_FTRUNCATE:
 		ev->fd = a[0];
-		if (in->op == OP_WRITE || in->op == OP_WRITEV)
+		if (op == OP_WRITE || op == OP_WRITEV)
 			ev->off = in->pos;
-		else if (in->op == OP_PWRITE64 || in->op == OP_PWRITEV)
+		else if (op == OP_PWRITE64 || op == OP_PWRITEV)
 			ev->off = a[3];
-		if (in->op == OP_WRITE || in->op == OP_PWRITE64)
+		if (op == OP_WRITE || op == OP_PWRITE64)
 			ev->len = a[2];
-		else if ((in->op == OP_WRITEV || in->op == OP_PWRITEV) && ret >= 0)
+		else if ((op == OP_WRITEV || op == OP_PWRITEV) && ret >= 0)
 			ev->len = ret;
-		else if (in->op == OP_FTRUNCATE) {
+		else if (op == OP_FTRUNCATE) {
 			ev->off = a[1];
 			ev->len = 0;
 		}
@@ -672,7 +687,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 				n = put_walk(s, 0, &p);
 				ev->path_dir_len = n;
 			}
-			if (in->op == OP_CLOSE) {
+			if (op == OP_CLOSE) {
 				__u64 key = (__u64)f;
 				bpf_map_delete_elem(&files, &key);
 				cache_key = 0;
@@ -699,9 +714,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	case OP_RENAMEAT:
 	case OP_RENAMEAT2:
 	case OP_LINKAT:
-		if (in->op != OP_RENAMEAT)
+		if (op != OP_RENAMEAT)
 			ev->flags = a[4];
-		if (in->op == OP_LINKAT && (a[4] & AT_EMPTY_PATH)) {
+		if (op == OP_LINKAT && (a[4] & AT_EMPTY_PATH)) {
 			// linkat(fd, "", …, AT_EMPTY_PATH) links the open file itself.
 			char first = 1;
 			bpf_probe_read_user(&first, 1, (const void *)a[1]);
@@ -720,8 +735,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		n += put_path(s, n, task, a[2], a[3], &ev->to_dir_len, &ev->to_len);
 		break;
 	}
-	bpf_map_delete_elem(&calls, &tid);
-
 	if (keep < 0) {
 		keep = 1;
 		if (prefix_count) {
@@ -763,7 +776,6 @@ int on_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32;
-	bpf_map_delete_elem(&calls, &tid);
 	if (tid == tgid)
 		bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
