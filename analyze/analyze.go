@@ -318,7 +318,12 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 		}
 		return
 	}
-	existed := n != nil && (n.hasContent || n.renames > 0)
+	// A node named by the path means the file exists: an earlier open made
+	// it, and a rename or unlink since would have taken the name away. (A
+	// node found by inode under another name is not this name's content:
+	// a trail whose writers log after the call can show an open after the
+	// rename that moved its inode.)
+	existed := n != nil && n.path == e.Path
 	if n == nil {
 		n = a.newNode(e.Path, devIno{e.Dev, e.Ino})
 	}
@@ -604,13 +609,18 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	}
 	f := a.newFinding(TornRename, e.To)
 	f.add(e)
-	var pids []string
+	var ids []int
 	for _, w := range append(writers, stillOpen...) {
 		f.add(&w.open)
 		f.add(w.firstWrite.event())
-		if !slices.Contains(pids, strconv.Itoa(w.pid)) {
-			pids = append(pids, strconv.Itoa(w.pid))
+		if !slices.Contains(ids, w.pid) {
+			ids = append(ids, w.pid)
 		}
+	}
+	slices.Sort(ids)
+	pids := make([]string, len(ids))
+	for i, p := range ids {
+		pids[i] = strconv.Itoa(p)
 	}
 	why := fmt.Sprintf("written by %d writers (pids %s) since it was created", len(writers), strings.Join(pids, ", "))
 	if len(writers) < 2 {
@@ -717,13 +727,13 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	f := a.newFinding(TempCollision, path)
 	var clockPIDs bool
-	var secs []int64
+	var opens []int64
 	for _, p := range pairs {
 		for _, w := range p {
 			f.add(&w.open)
 			f.add(w.firstWrite.event())
 			f.add(w.nameEnd)
-			secs = append(secs, w.open.TS.Unix())
+			opens = append(opens, w.open.TS.UnixNano())
 		}
 		d := p[0].open.TS.Sub(p[1].open.TS).Abs()
 		if p[0].pid != p[1].pid && (d < time.Second || p[0].open.TS.Unix() == p[1].open.TS.Unix()) {
@@ -749,16 +759,22 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	if len(writers) == 1 {
 		f.Message = fmt.Sprintf("%s was open for writing twice at once by pid %s (different replaces)", path, pids[0])
 	}
-	f.Note = clockNote(path, secs, clockPIDs)
+	f.Note = clockNote(path, opens, clockPIDs)
 }
 
 // clockNote says why a colliding name looks clock-derived: it holds the
 // time of the opens, or different processes chose it within one second.
-func clockNote(path string, secs []int64, clockPIDs bool) string {
+func clockNote(path string, opens []int64, clockPIDs bool) string {
 	base := filepath.Base(path)
-	for _, s := range secs {
-		if strings.Contains(base, strconv.FormatInt(s, 10)) {
-			return fmt.Sprintf("clock-derived: the name holds %d, the Unix time in seconds of the opens; processes starting in the same second choose the same name", s)
+	for _, unit := range []struct {
+		name string
+		div  int64
+	}{{"microseconds", 1e3}, {"milliseconds", 1e6}, {"seconds", 1e9}} { // finest first: a name in ms holds the seconds too
+		for _, ns := range opens {
+			if v := strconv.FormatInt(ns/unit.div, 10); strings.Contains(base, v) {
+				return fmt.Sprintf("clock-derived: the name holds %s, the Unix time in %s of the opens; processes starting in the same %s choose the same name",
+					v, unit.name, strings.TrimSuffix(unit.name, "s"))
+			}
 		}
 	}
 	if clockPIDs {
