@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/heisen-dev/heisen/stress"
 	"github.com/heisen-dev/heisen/trail"
@@ -96,7 +98,7 @@ func (d *demo) run() int {
 	d.printf("    tmp = f\"{target}.{int(time.time())}.tmp\"    %s\n\n", st.dim("# whole seconds, opened with O_TRUNC"))
 
 	// 1. The story's writer until a reader catches it.
-	d.printf("%s %d worker processes, %d replaces each, 1 reader checking every version\n",
+	d.printf("%s %d processes × %d replaces, a reader checks each version\n",
 		st.bold("1. The story's writer."), demoWorkers, demoWrites)
 	ts := &stress.Summary{}
 	var caught *stress.Corruption
@@ -138,14 +140,22 @@ func (d *demo) run() int {
 	d.printf("\n%s Every worker logged the open of its temp file and its rename.\n", st.bold("2. The trail."))
 	if len(pair) == 2 {
 		runDir := filepath.Dir(caughtRun.Target)
-		d.printf("   Two workers opened the same temp name in the same second, %s UTC\n", pair[0].TS.UTC().Format("15:04:05"))
-		d.printf("   (%s):\n", st.dim("$DIR is "+runDir))
+		d.printf("   Two workers opened the same temp name %s apart:\n\n", pair[1].TS.Sub(pair[0].TS).Round(time.Microsecond))
+		for _, e := range pair {
+			d.printf("     %s  pid %-6d %s %-24s inode %d  %s\n", e.TS.UTC().Format("15:04:05.000000"), e.PID, e.Op,
+				filepath.Base(e.Path), e.Ino, st.dim(fmt.Sprintf("trail.jsonl:%d", e.Pos.Line)))
+		}
+		if sec, ok := unixSecondsIn(filepath.Base(pair[0].Path)); ok {
+			d.printf("\n   %d is %s UTC in Unix seconds: every worker starting a write in\n", sec, time.Unix(sec, 0).UTC().Format("15:04:05"))
+			d.printf("   that second computes the same name, and O_TRUNC lets each trample the other.\n")
+		}
 		lines, err := trailLines(caughtRun.Trail, pair[0].Pos.Line, pair[1].Pos.Line)
 		if err != nil {
 			return d.fail(err)
 		}
-		for i, l := range lines {
-			d.printf("\n   %s\n   %s\n", st.dim(fmt.Sprintf("trail.jsonl:%d", pair[i].Pos.Line)), strings.ReplaceAll(l, runDir, "$DIR"))
+		d.printf("\n   The two lines as written (%s):\n", st.dim("$DIR is "+runDir))
+		for _, l := range lines {
+			d.printf("   %s\n", strings.ReplaceAll(l, runDir, "$DIR"))
 		}
 	} else {
 		d.printf("   (the finding for this version has no two opens of one name; see step 3)\n")
@@ -154,9 +164,10 @@ func (d *demo) run() int {
 	// 3. analyze.
 	d.printf("\n%s heisen analyze, reading only the trail, says:\n", st.bold("3. The diagnosis."))
 	if f := caught.Finding; f != nil {
-		d.printf("   %s %s: %s\n", st.red(f.Severity.String()), f.Kind, shorten(f.Message, filepath.Dir(caughtRun.Target)))
+		d.printf("   %s %s\n", st.red(f.Severity.String()), st.bold(string(f.Kind)))
+		d.printf("%s\n", wrap(shorten(f.Message, filepath.Dir(caughtRun.Target)), "     ", 80))
 		if f.Note != "" {
-			d.printf("   %s\n", st.dim(f.Note))
+			d.printf("%s\n", st.dim(wrap(f.Note, "     ", 80)))
 		}
 	} else {
 		d.printf("   no finding explains this version (a trail line lost, or a race analyze does not know)\n")
@@ -296,6 +307,36 @@ func trailLines(path string, lines ...int) ([]string, error) {
 		return nil, fmt.Errorf("read trail %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// wrap breaks text into lines of at most width columns (longer words stay
+// whole), each starting with indent.
+func wrap(text, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if len(line) > len(indent) && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
+// unixSecondsIn finds the Unix time in seconds in a temp name like
+// target.1795612526.tmp.
+func unixSecondsIn(name string) (int64, bool) {
+	for _, part := range strings.Split(name, ".") {
+		if n, err := strconv.ParseInt(part, 10, 64); err == nil && len(part) == 10 {
+			return n, true
+		}
+	}
+	return 0, false
 }
 
 func shorten(s, dir string) string { return strings.ReplaceAll(s, dir, "$DIR") }
