@@ -763,19 +763,27 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 }
 
 // clockNote says why a colliding name looks clock-derived: it holds the
-// time of the opens, or different processes chose it within one second.
+// Unix time of the opens (a run of 10, 13, 16 or 19 digits: seconds to
+// nanoseconds, within a second of an open), or different processes chose
+// it within one second.
 func clockNote(path string, opens []int64, clockPIDs bool) string {
 	base := filepath.Base(path)
-	for _, unit := range []struct {
-		name string
-		div  int64
-	}{{"microseconds", 1e3}, {"milliseconds", 1e6}, {"seconds", 1e9}} { // finest first: a name in ms holds the seconds too
-		for _, ns := range opens {
-			if v := strconv.FormatInt(ns/unit.div, 10); strings.Contains(base, v) {
-				return fmt.Sprintf("clock-derived: the name holds %s, the Unix time in %s of the opens; processes starting in the same %s choose the same name",
-					v, unit.name, strings.TrimSuffix(unit.name, "s"))
+	units := map[int]string{10: "second", 13: "millisecond", 16: "microsecond", 19: "nanosecond"}
+	for i := 0; i < len(base); {
+		j := i
+		for j < len(base) && base[j] >= '0' && base[j] <= '9' {
+			j++
+		}
+		if unit, ok := units[j-i]; ok {
+			secs, _ := strconv.ParseInt(base[i:i+10], 10, 64)
+			for _, ns := range opens {
+				if d := ns/1e9 - secs; d >= -1 && d <= 1 {
+					return fmt.Sprintf("clock-derived: the name holds %s, the Unix time in %ss of the opens; processes starting in the same %s choose the same name",
+						base[i:j], unit, unit)
+				}
 			}
 		}
+		i = j + 1
 	}
 	if clockPIDs {
 		return "clock-derived: different processes chose the same name within one second; the name looks derived from a coarse clock"
