@@ -133,6 +133,10 @@ func cmdStress(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	kept := f.keep || f.dir != ""
 	if f.json {
+		// stdout stays pure JSON; what was skipped goes beside it.
+		for _, n := range notes {
+			fmt.Fprintf(stderr, "heisen stress: %s\n", n)
+		}
 		if err := writeJSON(stdout, cells, kept); err != nil {
 			fmt.Fprintf(stderr, "heisen stress: %v\n", err)
 			return exitFail
@@ -141,11 +145,6 @@ func cmdStress(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		printSummary(stdout, cells, notes, kept)
 		if kept {
 			fmt.Fprintf(stdout, "\nRuns, trails and corrupt versions are in %s\n", dir)
-		}
-	}
-	for _, n := range notes {
-		if f.json {
-			fmt.Fprintf(stderr, "heisen stress: %s\n", n)
 		}
 	}
 	if ctx.Err() != nil {
