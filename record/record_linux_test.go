@@ -379,10 +379,14 @@ os.close(fd)
 }
 
 // The story's worker, in Python: a temp name from the clock in seconds.
+// Workers start together at a given time and replace for half a second, so
+// their windows overlap however loaded the machine is.
 const pyWorker = `
 import os, sys, time, uuid
-target, me, fixed = sys.argv[1], sys.argv[2], sys.argv[3] == "fixed"
-for i in range(40):
+target, me, fixed, start = sys.argv[1], sys.argv[2], sys.argv[3] == "fixed", float(sys.argv[4])
+time.sleep(max(0, start - time.time()))
+end = time.time() + 0.5  # late starters (a loaded machine) still replace
+while time.time() < end:
     if fixed:
         tmp = f"{target}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
     else:
@@ -408,8 +412,9 @@ func TestStoryPatternAnalyzed(t *testing.T) {
 			}
 			target := filepath.Join(dir, "config")
 			var sh strings.Builder
+			start := float64(time.Now().Add(2*time.Second).UnixNano()) / 1e9
 			for i := range 4 {
-				fmt.Fprintf(&sh, "%s -I %s %s %c %s & ", py, script, target, 'a'+i, variant)
+				fmt.Fprintf(&sh, "%s -I %s %s %c %s %f & ", py, script, target, 'a'+i, variant, start)
 			}
 			sh.WriteString("wait")
 			evs, _, st, code := recordRun(t, Config{Paths: []string{dir}}, exec.Command("sh", "-c", sh.String()))
@@ -419,6 +424,15 @@ func TestStoryPatternAnalyzed(t *testing.T) {
 			a := analyze.New(analyze.Options{})
 			for i := range evs {
 				a.Add(&evs[i])
+			}
+			writers := map[int]bool{}
+			for _, e := range evs {
+				if e.Op == trail.OpRename {
+					writers[e.PID] = true
+				}
+			}
+			if len(writers) != 4 {
+				t.Fatalf("%d of 4 workers renamed anything: the test did not run the pattern", len(writers))
 			}
 			kinds := map[analyze.Kind]int{}
 			for _, f := range a.Finish() {
