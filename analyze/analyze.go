@@ -116,7 +116,13 @@ func New(opts Options) *Analyzer {
 	}
 }
 
-type pidfd struct{ pid, fd int }
+// pidfd keys descriptor tables: pids of different hosts are different
+// processes (paths are shared: merging hosts' trails is for shared file
+// systems).
+type pidfd struct {
+	host    string
+	pid, fd int
+}
 
 type devIno struct{ dev, ino uint64 }
 
@@ -128,6 +134,7 @@ type groupKey struct {
 // A window is one open file description.
 type window struct {
 	id         uint64
+	host       string
 	pid, fd    int
 	call       string
 	path       string // the name it was opened under; "" for O_TMPFILE
@@ -150,7 +157,7 @@ func (w *window) writer() bool { return w.flags.Writes() }
 // sameWriter reports whether two windows belong to one writer: one
 // process, and one replace when both carry call ids.
 func sameWriter(a, b *window) bool {
-	return a.pid == b.pid && (a.call == b.call || a.call == "" || b.call == "")
+	return a.pid == b.pid && a.host == b.host && (a.call == b.call || a.call == "" || b.call == "")
 }
 
 // A node is one file (inode), followed through renames and links.
@@ -230,6 +237,7 @@ type rmwState struct {
 // An actor makes read-modify-write windows: a process, or one replace of
 // a process when events carry call ids (goroutines of one process).
 type actor struct {
+	host string
 	pid  int
 	call string
 }
@@ -266,7 +274,7 @@ func (a *Analyzer) Add(e *trail.Event) {
 	case trail.OpFsync, trail.OpFdatasync:
 		a.sync(e)
 	case trail.OpClose:
-		if w := a.fds[pidfd{e.PID, e.FD}]; w != nil && e.FD >= 0 {
+		if w := a.fds[pidfd{e.Host, e.PID, e.FD}]; w != nil && e.FD >= 0 {
 			a.endFD(w, e)
 		}
 	case trail.OpRename:
@@ -284,12 +292,12 @@ func (a *Analyzer) open(e *trail.Event) {
 		fd = int(e.Ret)
 	}
 	if fd >= 0 {
-		if old := a.fds[pidfd{e.PID, fd}]; old != nil {
+		if old := a.fds[pidfd{e.Host, e.PID, fd}]; old != nil {
 			a.endFD(old, e) // its close was not recorded
 		}
 	}
 	a.nextID++
-	w := &window{id: a.nextID, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: *e}
+	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: *e}
 	switch {
 	case e.Flags&trail.O_TMPFILE == trail.O_TMPFILE:
 		w.node = &node{}
@@ -302,7 +310,7 @@ func (a *Analyzer) open(e *trail.Event) {
 		a.openNamed(w, e)
 	}
 	if fd >= 0 {
-		a.fds[pidfd{e.PID, fd}] = w
+		a.fds[pidfd{e.Host, e.PID, fd}] = w
 	}
 }
 
@@ -362,11 +370,11 @@ func (a *Analyzer) joinName(w *window, e *trail.Event) {
 		a.names[w.path] = ns
 	}
 	for _, o := range ns.active {
-		if o.pid == w.pid && o.fd < 0 && w.fd < 0 {
+		if o.pid == w.pid && o.host == w.host && o.fd < 0 && w.fd < 0 {
 			continue // without descriptors a process's reopen is sequential
 		}
 		seen := slices.ContainsFunc(ns.pairs, func(p [2]*window) bool { return p[0] == o && p[1] == w })
-		if !seen && !(o.pid == w.pid && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
+		if !seen && !(o.pid == w.pid && o.host == w.host && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
 			ns.pairs = append(ns.pairs, [2]*window{o, w})
 			o.paired, w.paired = true, true
 		}
@@ -375,7 +383,7 @@ func (a *Analyzer) joinName(w *window, e *trail.Event) {
 		// Without a descriptor the process's earlier window on this name
 		// ends here: nothing else would end it.
 		for _, o := range slices.Clone(ns.active) {
-			if o.pid == w.pid && o.fd < 0 {
+			if o.pid == w.pid && o.host == w.host && o.fd < 0 {
 				a.endName(o, e)
 				a.endFD(o, e)
 			}
@@ -441,7 +449,7 @@ func (a *Analyzer) forget(n *node) {
 }
 
 func (a *Analyzer) write(e *trail.Event) {
-	w := a.fds[pidfd{e.PID, e.FD}]
+	w := a.fds[pidfd{e.Host, e.PID, e.FD}]
 	var n *node
 	switch {
 	case w != nil && e.FD >= 0:
@@ -511,19 +519,40 @@ func (a *Analyzer) write(e *trail.Event) {
 // to no window. Writes through descriptors inherited from another process
 // stay unattributed: a shared log would otherwise look like a collision.
 func (a *Analyzer) revive(n *node, e *trail.Event) *window {
-	i := slices.IndexFunc(n.recent, func(o *window) bool { return o.pid == e.PID })
+	i := slices.IndexFunc(n.recent, func(o *window) bool { return o.pid == e.PID && o.host == e.Host })
 	if i < 0 {
 		return nil
 	}
 	w := n.recent[i]
 	n.recent = slices.Delete(n.recent, i, i+1)
 	w.fd, w.inPlace = e.FD, false // the in-place rewrite, if any, was counted
-	a.fds[pidfd{w.pid, w.fd}] = w
+	a.fds[pidfd{w.host, w.pid, w.fd}] = w
 	n.windows = append(n.windows, w)
 	if w.path != "" && n.path == w.path && !w.renamedAwy {
 		a.joinName(w, e)
 	}
 	return w
+}
+
+// proc names a process in messages: "7", or "7@host" in multi-host trails.
+func proc(host string, pid int) string {
+	if host == "" {
+		return strconv.Itoa(pid)
+	}
+	return strconv.Itoa(pid) + "@" + host
+}
+
+// procList lists the distinct processes of ws, sorted: "11, 12".
+func procList(ws []*window) string {
+	ws = slices.Clone(ws)
+	slices.SortFunc(ws, func(a, b *window) int { return cmp.Or(cmp.Compare(a.pid, b.pid), strings.Compare(a.host, b.host)) })
+	var names []string
+	for _, w := range ws {
+		if n := proc(w.host, w.pid); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func nameOr(p string) string {
@@ -534,7 +563,7 @@ func nameOr(p string) string {
 }
 
 func (a *Analyzer) sync(e *trail.Event) {
-	w := a.fds[pidfd{e.PID, e.FD}]
+	w := a.fds[pidfd{e.Host, e.PID, e.FD}]
 	if w != nil && e.FD >= 0 && w.node != nil {
 		if w.node.wrote {
 			w.node.synced = true
@@ -592,7 +621,7 @@ func (a *Analyzer) rename(e *trail.Event) {
 // checkTorn reports a rename whose source had more than one writer since
 // it was created, or is still open for writing by another writer.
 func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
-	renamer := &window{pid: e.PID, call: e.Call}
+	renamer := &window{host: e.Host, pid: e.PID, call: e.Call}
 	var writers, stillOpen []*window
 	for _, w := range n.writers {
 		if !slices.ContainsFunc(writers, func(o *window) bool { return sameWriter(o, w) }) {
@@ -609,26 +638,18 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	}
 	f := a.newFinding(TornRename, e.To)
 	f.add(e)
-	var ids []int
-	for _, w := range append(writers, stillOpen...) {
+	all := append(writers, stillOpen...)
+	for _, w := range all {
 		f.add(&w.open)
 		f.add(w.firstWrite.event())
-		if !slices.Contains(ids, w.pid) {
-			ids = append(ids, w.pid)
-		}
 	}
-	slices.Sort(ids)
-	pids := make([]string, len(ids))
-	for i, p := range ids {
-		pids[i] = strconv.Itoa(p)
-	}
-	why := fmt.Sprintf("written by %d writers (pids %s) since it was created", len(writers), strings.Join(pids, ", "))
+	why := fmt.Sprintf("written by %d writers (pids %s) since it was created", len(writers), procList(all))
 	if len(writers) < 2 {
-		why = fmt.Sprintf("still open for writing by pid %d", stillOpen[0].pid)
+		why = "still open for writing by pid " + proc(stillOpen[0].host, stillOpen[0].pid)
 	} else if len(stillOpen) > 0 {
-		why += fmt.Sprintf(", pid %d still writing", stillOpen[0].pid)
+		why += ", pid " + proc(stillOpen[0].host, stillOpen[0].pid) + " still writing"
 	}
-	f.Message = fmt.Sprintf("pid %d renamed %s over %s while it was %s: the target can hold a mix of their data", e.PID, e.Path, e.To, why)
+	f.Message = fmt.Sprintf("pid %s renamed %s over %s while it was %s: the target can hold a mix of their data", proc(e.Host, e.PID), e.Path, e.To, why)
 }
 
 // checkSync reports renames of unsynced data over an existing file, and
@@ -679,7 +700,7 @@ func (a *Analyzer) endNames(path string, e *trail.Event, lost bool) {
 
 func (a *Analyzer) link(e *trail.Event) {
 	var n *node
-	if w := a.fds[pidfd{e.PID, e.FD}]; w != nil && e.FD >= 0 {
+	if w := a.fds[pidfd{e.Host, e.PID, e.FD}]; w != nil && e.FD >= 0 {
 		n = w.node
 	} else {
 		n = a.byPath[e.Path]
@@ -741,23 +762,15 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 		}
 	}
 	f.Count = len(pairs)
-	var writers []int
+	var ws []*window
 	for _, p := range pairs {
-		for _, w := range p {
-			if !slices.Contains(writers, w.pid) {
-				writers = append(writers, w.pid)
-			}
-		}
+		ws = append(ws, p[0], p[1])
 	}
-	slices.Sort(writers)
-	pids := make([]string, len(writers))
-	for i, p := range writers {
-		pids[i] = strconv.Itoa(p)
-	}
-	f.Message = fmt.Sprintf("%s was open for writing by %d writers at once (pids %s): each truncates and overwrites the other's data",
-		path, len(pids), strings.Join(pids, ", "))
-	if len(writers) == 1 {
-		f.Message = fmt.Sprintf("%s was open for writing twice at once by pid %s (different replaces)", path, pids[0])
+	if n := strings.Count(procList(ws), ",") + 1; n > 1 {
+		f.Message = fmt.Sprintf("%s was open for writing by %d writers at once (pids %s): each truncates and overwrites the other's data",
+			path, n, procList(ws))
+	} else {
+		f.Message = fmt.Sprintf("%s was open for writing twice at once by pid %s (different replaces)", path, procList(ws))
 	}
 	f.Note = clockNote(path, opens, clockPIDs)
 }
@@ -795,8 +808,8 @@ func clockNote(path string, opens []int64, clockPIDs bool) string {
 // event that shows the close was missed).
 func (a *Analyzer) endFD(w *window, e *trail.Event) {
 	a.endName(w, e)
-	if w.fd >= 0 && a.fds[pidfd{w.pid, w.fd}] == w {
-		delete(a.fds, pidfd{w.pid, w.fd})
+	if w.fd >= 0 && a.fds[pidfd{w.host, w.pid, w.fd}] == w {
+		delete(a.fds, pidfd{w.host, w.pid, w.fd})
 	}
 	if n := w.node; n != nil {
 		n.windows = slices.DeleteFunc(n.windows, func(o *window) bool { return o == w })
@@ -835,7 +848,7 @@ func (a *Analyzer) rmwRead(e *trail.Event) {
 			break
 		}
 	}
-	st.reads[actor{e.PID, e.Call}] = *e
+	st.reads[actor{e.Host, e.PID, e.Call}] = *e
 }
 
 // rmwReplace is a replace of a target (a rename onto it or an O_TRUNC
@@ -851,7 +864,7 @@ func (a *Analyzer) rmwReplace(e *trail.Event) {
 	if st == nil {
 		return
 	}
-	by := actor{e.PID, e.Call}
+	by := actor{e.Host, e.PID, e.Call}
 	read, ok := st.reads[by]
 	if !ok {
 		return // a blind write, not a read-modify-write

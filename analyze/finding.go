@@ -96,6 +96,7 @@ type Finding struct {
 	Severity Severity
 	Path     string    // the target file (for a collision, the colliding name)
 	PIDs     []int     // the processes involved, ascending
+	Hosts    []string  // their hosts, when the trail names them
 	Start    time.Time // the time window the evidence spans
 	End      time.Time
 	Message  string
@@ -125,6 +126,10 @@ func (f *Finding) add(e *trail.Event) {
 		f.End = e.TS
 	}
 	f.addPID(e.PID)
+	if e.Host != "" && !slices.Contains(f.Hosts, e.Host) {
+		f.Hosts = append(f.Hosts, e.Host)
+		slices.Sort(f.Hosts)
+	}
 	for i := range f.Evidence {
 		if f.Evidence[i].Pos == e.Pos {
 			return
@@ -157,10 +162,15 @@ func (f *Finding) sortEvidence() {
 }
 
 // Describe renders an evidence event in one short line for reports:
-// "pid 4242 open /data/out.tmp fd 3 O_WRONLY|O_CREAT|O_TRUNC".
+// "pid 4242 open /data/out.tmp fd 3 O_WRONLY|O_CREAT|O_TRUNC" ("pid 7@host"
+// when the event names its host).
 func Describe(e *trail.Event) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pid %d %s", e.PID, e.Op)
+	fmt.Fprintf(&b, "pid %d", e.PID)
+	if e.Host != "" {
+		b.WriteString("@" + e.Host)
+	}
+	b.WriteString(" " + e.Op.String())
 	if e.Path != "" {
 		b.WriteString(" " + e.Path)
 	}

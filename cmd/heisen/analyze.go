@@ -183,6 +183,7 @@ type analyzeJSONFinding struct {
 	Severity string       `json:"severity"`
 	Path     string       `json:"path"`
 	PIDs     []int        `json:"pids"`
+	Hosts    []string     `json:"hosts,omitempty"`
 	Start    time.Time    `json:"start"`
 	End      time.Time    `json:"end"`
 	Count    int          `json:"count"`
@@ -225,7 +226,7 @@ func writeAnalyzeJSON(w io.Writer, rep *analyze.Report, trails int) error {
 			ev[i] = f.Evidence[i].Pos.String()
 		}
 		if err := enc.Encode(analyzeJSONFinding{Kind: f.Kind, Severity: f.Severity.String(), Path: f.Path,
-			PIDs: f.PIDs, Start: f.Start, End: f.End, Count: f.Count, Message: f.Message, Note: f.Note,
+			PIDs: f.PIDs, Hosts: f.Hosts, Start: f.Start, End: f.End, Count: f.Count, Message: f.Message, Note: f.Note,
 			Evidence: ev, Omitted: f.Omitted}); err != nil {
 			return err
 		}
@@ -288,6 +289,9 @@ func writeAnalyzeText(w io.Writer, rep *analyze.Report, trails int, color bool) 
 		}
 		fmt.Fprintf(&b, "  %s %s  %s .. %s  pids %s", sev, f.Kind, f.Start.Format("15:04:05.000000"),
 			f.End.Format("15:04:05.000000"), analyzePIDs(f.PIDs))
+		if len(f.Hosts) > 0 {
+			fmt.Fprintf(&b, " on %s", strings.Join(f.Hosts, ", "))
+		}
 		if f.Count > 1 {
 			fmt.Fprintf(&b, "  (%d times)", f.Count)
 		}
