@@ -75,7 +75,17 @@ struct fs_struct {
 	struct path pwd;
 } __attribute__((preserve_access_index));
 
+#if defined(__TARGET_ARCH_x86)
+struct thread_info {
+	__u32 status;
+} __attribute__((preserve_access_index));
+#define TS_COMPAT 0x0002 // a 32-bit syscall, numbered from another table
+#endif
+
 struct task_struct {
+#if defined(__TARGET_ARCH_x86)
+	struct thread_info thread_info;
+#endif
 	int pid;
 	int tgid;
 	struct fs_struct *fs;
@@ -93,12 +103,14 @@ struct pt_regs {
 #define SYSCALL_ARGS(r, a) do { \
 	a[0] = r->di; a[1] = r->si; a[2] = r->dx; a[3] = r->r10; a[4] = r->r8; a[5] = r->r9; \
 } while (0)
+#define IS_COMPAT(task) (task->thread_info.status & TS_COMPAT)
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
 	unsigned long regs[31];
 	int syscallno;
 } __attribute__((preserve_access_index));
 #define SYSCALL_NR(r) r->syscallno
+#define IS_COMPAT(task) 0 // AArch32 tasks are not told apart
 #define SYSCALL_ARGS(r, a) do { \
 	a[0] = r->regs[0]; a[1] = r->regs[1]; a[2] = r->regs[2]; \
 	a[3] = r->regs[3]; a[4] = r->regs[4]; a[5] = r->regs[5]; \
@@ -313,6 +325,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		return 0;
 
 	struct task_struct *task = bpf_get_current_task_btf();
+	if (IS_COMPAT(task))
+		return 0;
 	struct inflight *in = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in) {
 		count_lost();
