@@ -473,7 +473,7 @@ func (a *Analyzer) write(e *trail.Event) {
 	if w.firstWrite.ts.IsZero() {
 		w.firstWrite = markOf(e)
 	}
-	if w.gen < n.renames {
+	if w.gen < n.renames && n.path != "" { // once replaced, the file is no one's to read
 		f := n.war
 		if f == nil {
 			f = a.newFinding(WriteAfterRename, n.path)
@@ -699,8 +699,12 @@ func (a *Analyzer) endNames(path string, e *trail.Event, lost bool) {
 }
 
 func (a *Analyzer) link(e *trail.Event) {
+	fd := e.FD
+	if fd < 0 {
+		fd = procFD(e.Path, e.PID)
+	}
 	var n *node
-	if w := a.fds[pidfd{e.Host, e.PID, e.FD}]; w != nil && e.FD >= 0 {
+	if w := a.fds[pidfd{e.Host, e.PID, fd}]; w != nil && fd >= 0 {
 		n = w.node
 	} else {
 		n = a.byPath[e.Path]
@@ -713,6 +717,25 @@ func (a *Analyzer) link(e *trail.Event) {
 	}
 	a.byPath[e.To] = n
 	n.path = e.To
+}
+
+// procFD returns N for "/proc/self/fd/N" or "/proc/<pid>/fd/N", the path
+// through which linkat gives an O_TMPFILE its name without
+// CAP_DAC_READ_SEARCH, and -1 for any other path.
+func procFD(path string, pid int) int {
+	rest, ok := strings.CutPrefix(path, "/proc/")
+	if !ok {
+		return -1
+	}
+	who, num, ok := strings.Cut(rest, "/fd/")
+	if !ok || (who != "self" && who != strconv.Itoa(pid)) {
+		return -1
+	}
+	fd, err := strconv.Atoi(num)
+	if err != nil || fd < 0 {
+		return -1
+	}
+	return fd
 }
 
 func (a *Analyzer) unlink(e *trail.Event) {
