@@ -63,7 +63,7 @@ const maxMalformedShown = 20
 func cmdAnalyze(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("analyze", "TRAIL...", analyzeAbout, stderr)
 	jsonOut := fs.Bool("json", false, "print one JSON object per finding, then a summary object")
-	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning or none")
+	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at or above `SEVERITY`: error, warning or none")
 	durability := fs.Bool("durability", false, "expect a directory fsync after every rename (default: only after renames of fsynced sources)")
 	timeline := fs.String("timeline", "", "write the windows and findings as Chrome trace-event JSON to `FILE` (open in ui.perfetto.dev)")
 	var opts analyze.Options
