@@ -121,10 +121,11 @@ func (p *ptracer) enter(s *ptrace.Stop) ptrace.Action {
 		e.Path = resolveAt(s.Tid, pd.dirfd, pd.raw)
 	case kWrite, kPwrite64, kWritev, kPwritev, kFsync, kFdatasync, kClose, kFtruncate:
 		e.FD = int(int32(a[0]))
-		pd.drop = !fdFile(s.Tid, e.FD, e)
+		size, ok := fdFile(s.Tid, e.FD, e)
+		pd.drop = !ok
 		switch op {
 		case kWrite, kWritev:
-			e.Off = fdPos(s.Tid, e.FD)
+			e.Off = fdPos(s.Tid, e.FD, size)
 		case kPwrite64, kPwritev:
 			e.Off = int64(a[3])
 		case kFtruncate:
@@ -164,7 +165,7 @@ func (p *ptracer) exit(s *ptrace.Stop) {
 		e.Ret, e.Err = -1, unix.ErrnoName(errno)
 	} else if trailOps[pd.op] == trail.OpOpen {
 		e.FD = int(s.Ret)
-		if !fdFile(s.Tid, e.FD, e) {
+		if _, ok := fdFile(s.Tid, e.FD, e); !ok {
 			return
 		}
 	} else if pd.op == kWritev || pd.op == kPwritev {
@@ -201,42 +202,51 @@ func resolveAt(tid, dirfd int, raw string) string {
 }
 
 // fdFile sets e's path, dev and ino from fd of thread tid and reports
-// whether it is a file, directory or symlink (not a pipe, socket or device).
-func fdFile(tid, fd int, e *trail.Event) bool {
+// whether it is a file, directory or symlink (not a pipe, socket or device),
+// and the file's size.
+func fdFile(tid, fd int, e *trail.Event) (size int64, ok bool) {
 	link := "/proc/" + strconv.Itoa(tid) + "/fd/" + strconv.Itoa(fd)
 	var st unix.Stat_t
 	if err := unix.Stat(link, &st); err != nil {
-		return false
+		return 0, false
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
 	default:
-		return false
+		return 0, false
 	}
 	if path, err := os.Readlink(link); err == nil {
 		e.Path = strings.TrimSuffix(path, " (deleted)")
 	}
 	e.Dev, e.Ino = st.Dev, st.Ino
-	return true
+	return st.Size, true
 }
 
-// fdPos is the file position of fd, from /proc/TID/fdinfo, or -1.
-func fdPos(tid, fd int) int64 {
+// fdPos is where a write to fd starts: size for an O_APPEND descriptor,
+// else its position, from /proc/TID/fdinfo; -1 when unknown.
+func fdPos(tid, fd int, size int64) int64 {
 	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/fdinfo/" + strconv.Itoa(fd))
 	if err != nil {
 		return -1
 	}
 	defer f.Close()
+	pos := int64(-1)
 	sc := bufio.NewScanner(io.LimitReader(f, 4096))
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "pos:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err == nil {
-				return n
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		v = strings.TrimSpace(v)
+		switch k {
+		case "pos":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				pos = n
+			}
+		case "flags":
+			if fl, err := strconv.ParseInt(v, 8, 64); err == nil && fl&unix.O_APPEND != 0 {
+				return size
 			}
 		}
 	}
-	return -1
+	return pos
 }
 
 func comm(tid int) string {

@@ -277,7 +277,7 @@ func requirePython(t *testing.T) string {
 
 // shellMv is the third kind of program: a shell whose children (mv, rm)
 // must be followed, with relative paths resolved against their cwd.
-const shellMv = `cd "$1" && echo v1 > a && (mv a b) && sh -c 'rm -f old'`
+const shellMv = `cd "$1" && echo v1 > a && echo v2 >> a && (mv a b) && sh -c 'rm -f old'`
 
 func checkShellMv(t *testing.T, dir string, evs []trail.Event, shellPid int) {
 	t.Helper()
@@ -285,6 +285,15 @@ func checkShellMv(t *testing.T, dir string, evs []trail.Event, shellPid int) {
 	st := stat(t, b)
 	if e := find(t, evs, trail.OpOpen, a); e.Ino != st.Ino || e.Dev != st.Dev {
 		t.Errorf("open a: dev/ino %d/%d, want %d/%d", e.Dev, e.Ino, st.Dev, st.Ino)
+	}
+	var offs []int64
+	for _, e := range evs {
+		if e.Op == trail.OpWrite && e.Path == a {
+			offs = append(offs, e.Off)
+		}
+	}
+	if len(offs) != 2 || offs[0] != 0 || offs[1] != 3 {
+		t.Errorf("write offsets %v, want [0 3] (the second write appends)", offs)
 	}
 	mv := find(t, evs, trail.OpRename, a)
 	if mv.To != b || mv.Comm != "mv" || mv.PID == shellPid {

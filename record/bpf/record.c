@@ -32,6 +32,7 @@ struct super_block {
 
 struct inode {
 	unsigned short i_mode;
+	long long i_size;
 	unsigned long i_ino;
 	struct super_block *i_sb;
 } __attribute__((preserve_access_index));
@@ -59,6 +60,7 @@ struct path {
 struct file {
 	struct path f_path;
 	struct inode *f_inode;
+	unsigned int f_flags;
 	long long f_pos;
 } __attribute__((preserve_access_index));
 
@@ -351,8 +353,13 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		// is after the exit tracepoint.
 		struct file *f = fd_file(task, (long)in->args[0]);
 		in->file = (__u64)f;
-		if (f && (in->op == OP_WRITE || in->op == OP_WRITEV))
-			in->pos = BPF_CORE_READ(f, f_pos);
+		if (f && (in->op == OP_WRITE || in->op == OP_WRITEV)) {
+			// An O_APPEND write goes to the end, whatever f_pos says.
+			if (BPF_CORE_READ(f, f_flags) & 02000)
+				in->pos = BPF_CORE_READ(f, f_inode, i_size);
+			else
+				in->pos = BPF_CORE_READ(f, f_pos);
+		}
 		break;
 	}
 	}
