@@ -6,20 +6,28 @@ import (
 )
 
 // A Batch replaces many files, each one atomically, for far fewer syncs than
-// one WriteFile per file: the data of all files is synced in parallel (the
-// file system folds the syncs into few journal commits), then the files are
-// renamed in the order they were added, then each directory is synced once.
+// one WriteFile per file. Commit writes and syncs the files' data in
+// parallel (the file system folds the syncs into few journal commits, and
+// the waits overlap), then renames the files in the order they were added,
+// then syncs each directory once.
 //
 // A Batch is not a transaction. Readers can see some files replaced and
 // others not yet while Commit runs, and a crash during Commit can leave any
 // mix of old and new files: each file is entirely old or entirely new, never
 // torn, and none is new unless its data was synced. Once Commit returns nil,
-// every file is new and durable. If Commit fails while renaming, the files
-// added before the failing one have been replaced (and their directories
-// synced); the failing one and those after it are untouched.
+// every file is new and durable. If any file cannot be created, written or
+// synced, Commit replaces nothing. If a rename fails, the files added before
+// the failing one have been replaced (and their directories synced); the
+// failing one and those after it are untouched.
 type Batch struct {
 	cfg   config
-	files []*File
+	items []batchItem
+}
+
+type batchItem struct {
+	path string
+	data []byte
+	perm fs.FileMode
 }
 
 // NewBatch returns an empty batch whose replaces use opts.
@@ -27,121 +35,111 @@ func NewBatch(opts ...Option) *Batch {
 	return &Batch{cfg: newConfig(0o666, opts)}
 }
 
-// Add writes data to a new temporary file that Commit will rename over
-// path; perm is used if path does not exist yet. Nothing is visible at path
-// before Commit. A failed Add leaves the batch as it was.
-func (b *Batch) Add(path string, data []byte, perm fs.FileMode) error {
-	cfg := b.cfg
-	cfg.perm = perm
-	f := new(File)
-	if err := f.open(path, cfg); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	b.files = append(b.files, f)
-	return nil
+// Add schedules replacing the file at path with data; perm is used if path
+// does not exist yet. Nothing happens before Commit, which reports any error,
+// and data must not be modified until Commit returns.
+func (b *Batch) Add(path string, data []byte, perm fs.FileMode) {
+	b.items = append(b.items, batchItem{path, data, perm})
 }
 
 // Len returns the number of files added and not yet committed.
-func (b *Batch) Len() int { return len(b.files) }
+func (b *Batch) Len() int { return len(b.items) }
 
 // Commit replaces every added file. On an error matching [ErrNotDurable]
 // every file was replaced but a directory could not be synced. The batch is
 // empty afterwards, whatever the outcome.
 func (b *Batch) Commit() error {
-	files := b.files
-	b.files = nil
-	if err := parallel(files, (*File).syncData); err != nil {
-		for _, f := range files {
-			f.Close()
+	items := b.items
+	b.items = nil
+	files := make([]File, len(items))
+	err := parallel(len(files), func(i int) error {
+		f, it := &files[i], items[i]
+		cfg := b.cfg
+		cfg.perm = it.perm
+		if err := f.open(it.path, cfg); err != nil {
+			f.state = stateClosed // nothing to discard
+			return err
+		}
+		if _, err := f.Write(it.data); err != nil {
+			return err
+		}
+		return f.syncData()
+	})
+	if err != nil {
+		for i := range files {
+			files[i].Close()
 		}
 		return err
 	}
-	var err error
+
 	done := len(files)
-	for i, f := range files {
+	for i := range files {
+		f := &files[i]
 		f.holdOld()
 		if err = f.publish(); err != nil {
 			done = i
-			for _, g := range files[i:] {
-				g.state = stateClosed
-				g.discard()
+			for j := range files[i:] {
+				files[i+j].Close()
 			}
 			break
 		}
 		f.state = stateCommitted
 	}
 	files = files[:done]
+
 	// Free the replaced files while the directories sync.
 	var freed sync.WaitGroup
 	freed.Go(func() {
-		for _, f := range files {
-			f.dropOld()
+		for i := range files {
+			files[i].dropOld()
 		}
 	})
 	if !b.cfg.noSync {
-		// One fsync per directory, for the files actually renamed.
+		var dirs []*File // one file per directory
 		seen := make(map[string]bool)
-		dirs := files[:0:0]
-		for _, f := range files {
-			if !seen[f.dir] {
-				seen[f.dir] = true
-				dirs = append(dirs, f)
+		for i := range files {
+			if !seen[files[i].dir] {
+				seen[files[i].dir] = true
+				dirs = append(dirs, &files[i])
 			}
 		}
-		if derr := parallel(dirs, (*File).syncDir); err == nil {
+		if derr := parallel(len(dirs), func(i int) error { return dirs[i].syncDir() }); err == nil {
 			err = derr
 		}
 	}
 	freed.Wait()
-	for _, f := range files {
-		f.release()
+	for i := range files {
+		files[i].release()
 	}
 	return err
 }
 
-// Close discards every file added and not committed.
-func (b *Batch) Close() error {
-	for _, f := range b.files {
-		f.Close()
+// parallel runs op(0), …, op(n-1) on up to 128 goroutines (enough for the
+// syncs of a typical batch to share journal commits) and returns the error
+// of the lowest index that failed.
+func parallel(n int, op func(i int) error) error {
+	if n == 1 {
+		return op(0)
 	}
-	b.files = nil
-	return nil
-}
-
-// parallel runs op on every file with a bounded number of goroutines and
-// returns the first error.
-func parallel(files []*File, op func(*File) error) error {
-	const workers = 128 // so that the syncs of a typical batch share journal commits
-	if len(files) == 1 {
-		return op(files[0])
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		next  = make(chan *File)
-	)
-	for range min(workers, len(files)) {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(128, n) {
 		wg.Go(func() {
-			for f := range next {
-				if err := op(f); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
+			for i := range next {
+				errs[i] = op(i)
 			}
 		})
 	}
-	for _, f := range files {
-		next <- f
+	for i := range n {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return first
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -88,12 +88,8 @@ func ExampleBatch() {
 	defer os.RemoveAll(dir)
 
 	b := atomicfile.NewBatch()
-	defer b.Close()
 	for i := range 3 {
-		name := filepath.Join(dir, fmt.Sprintf("part-%d", i))
-		if err := b.Add(name, []byte(strconv.Itoa(i)), 0o644); err != nil {
-			log.Fatal(err)
-		}
+		b.Add(filepath.Join(dir, fmt.Sprintf("part-%d", i)), []byte(strconv.Itoa(i)), 0o644)
 	}
 	if err := b.Commit(); err != nil { // one round of syncs for all three
 		log.Fatal(err)

@@ -397,12 +397,7 @@ func TestBatch(t *testing.T) {
 		for i := range 20 {
 			p := filepath.Join([]string{dir, sub}[i%2], "f"+string(rune('a'+i)))
 			paths = append(paths, p)
-			if err := b.Add(p, []byte(p), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := b.Add(filepath.Join(dir, "missing", "x"), nil, 0o644); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Add in a missing directory: %v", err)
+			b.Add(p, []byte(p), 0o644)
 		}
 		if b.Len() != 20 {
 			t.Errorf("Len = %d", b.Len())
@@ -421,25 +416,36 @@ func TestBatch(t *testing.T) {
 			}
 		}
 
-		// A rename failing midway: the files before it are replaced, the
-		// failing one and those after are untouched, no temp remains.
-		for i, p := range paths[:3] {
-			if err := b.Add(p, []byte("v2"), 0o644); err != nil {
-				t.Fatal(err)
+		// A file that cannot be created: nothing is replaced.
+		b.Add(paths[0], []byte("v2"), 0o644)
+		b.Add(filepath.Join(dir, "missing", "x"), nil, 0o644)
+		if err := b.Commit(); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Commit with a missing directory: %v", err)
+		}
+		if c, _ := os.ReadFile(paths[0]); string(c) != paths[0] {
+			t.Errorf("first file = %q, want untouched", c)
+		}
+
+		// A rename failing midway (over an immutable file): the files
+		// before it are replaced, the failing one and those after are
+		// untouched, no temp remains.
+		setImmutable(t, paths[2], true)
+		for _, p := range paths[:6] {
+			b.Add(p, []byte("v2"), 0o644)
+		}
+		err := b.Commit()
+		setImmutable(t, paths[2], false)
+		if !errors.Is(err, syscall.EPERM) {
+			t.Fatalf("Commit over an immutable file: %v", err)
+		}
+		for i, p := range paths[:6] {
+			want := "v2"
+			if i >= 2 {
+				want = p
 			}
-			if i == 1 { // turn the target into a non-empty directory
-				os.Remove(p)
-				os.MkdirAll(filepath.Join(p, "child"), 0o755)
+			if c, _ := os.ReadFile(p); string(c) != want {
+				t.Errorf("file %d = %q, want %q", i, c, want)
 			}
-		}
-		if err := b.Commit(); err == nil {
-			t.Fatal("Commit over a directory succeeded")
-		}
-		if c, _ := os.ReadFile(paths[0]); string(c) != "v2" {
-			t.Errorf("first file = %q, want replaced", c)
-		}
-		if c, _ := os.ReadFile(paths[2]); string(c) != paths[2] {
-			t.Errorf("third file = %q, want untouched", c)
 		}
 		for _, d := range []string{dir, sub} {
 			for _, n := range names(t, d) {
@@ -449,6 +455,29 @@ func TestBatch(t *testing.T) {
 			}
 		}
 	})
+}
+
+// setImmutable sets or clears FS_IMMUTABLE_FL (chattr +i), which makes a
+// rename over the file fail although it can be opened and stat'ed.
+func setImmutable(t *testing.T, path string, on bool) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		t.Skipf("no inode flags here: %v", err)
+	}
+	if on {
+		flags |= fsImmutableFL
+	} else {
+		flags &^= fsImmutableFL
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(flags)); err != nil {
+		t.Skipf("cannot set the immutable flag (needs root and ext4-like fs): %v", err)
+	}
 }
 
 // recorder is a Tracer that keeps the ops it is given.
@@ -608,3 +637,5 @@ func TestDirectorySyncRefused(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+const fsImmutableFL = 0x10 // FS_IMMUTABLE_FL from linux/fs.h

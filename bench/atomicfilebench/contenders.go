@@ -73,11 +73,8 @@ func floorWrite(path string, data []byte) error {
 // batchAtomicfile replaces n files with one atomicfile.Batch.
 func batchAtomicfile(dir string, data []byte, n int) error {
 	b := atomicfile.NewBatch()
-	defer b.Close()
 	for i := range n {
-		if err := b.Add(filepath.Join(dir, fmt.Sprintf("batch-%03d", i)), data, 0o644); err != nil {
-			return err
-		}
+		b.Add(filepath.Join(dir, fmt.Sprintf("batch-%03d", i)), data, 0o644)
 	}
 	return b.Commit()
 }
