@@ -152,3 +152,28 @@ func waitCommand(ctx context.Context, cmd *exec.Cmd) (int, error) {
 	}
 	return ExitCode(cmd.ProcessState), nil
 }
+
+// Attach records the running processes pids, and every process they fork
+// from then on, with the eBPF backend into a new trail file at path, until
+// the returned stop is called (or ctx is done); stop drains what the kernel
+// recorded, closes the trail and detaches. It fits stress.Attach, for
+// heisen stress --observe record.
+func Attach(ctx context.Context, pids []int, path string) (stop func() error, err error) {
+	r, err := New(Config{PIDs: pids})
+	if err != nil {
+		return nil, err
+	}
+	w, err := trail.Create(path, trail.Buffered())
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx, w) }()
+	return func() error {
+		cancel()
+		err := <-done
+		return errors.Join(err, w.Close(), r.Close())
+	}, nil
+}

@@ -41,3 +41,8 @@ func RunCommand(context.Context, Config, *exec.Cmd, *trail.Writer) (int, Stats, 
 func RunPtrace(context.Context, Config, *exec.Cmd, *trail.Writer) (int, Stats, error) {
 	return -1, Stats{}, unsupported("ptrace")
 }
+
+// Attach reports that eBPF recording is unavailable on this platform.
+func Attach(context.Context, []int, string) (func() error, error) {
+	return nil, unsupported("ebpf")
+}

@@ -568,3 +568,39 @@ func TestAllExcludesItself(t *testing.T) {
 		}
 	}
 }
+
+// Attach is what heisen stress --observe record uses: processes already
+// running, a trail file, a stop function.
+func TestAttach(t *testing.T) {
+	dir := realTemp(t)
+	cmd := exec.Command("sh", "-c", `read _; cd "$1" && echo x > f && mv f g`, "sh", dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "trail.jsonl")
+	stop, err := Attach(context.Background(), []int{cmd.Process.Pid}, path)
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("eBPF unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin.Write([]byte("go\n"))
+	if err := cmd.Wait(); err != nil {
+		t.Error(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	evs, _ := readTrail(t, f)
+	find(t, evs, trail.OpRename, filepath.Join(dir, "f"))
+}
