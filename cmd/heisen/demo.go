@@ -345,8 +345,7 @@ func shorten(s, dir string) string { return strings.ReplaceAll(s, dir, "$DIR") }
 type style struct{ on bool }
 
 func newStyle(w io.Writer) style {
-	f, ok := w.(*os.File)
-	return style{on: ok && isTerminal(f) && os.Getenv("NO_COLOR") == ""}
+	return style{on: colorful(w)}
 }
 
 func (s style) wrap(code, t string) string {

@@ -37,5 +37,3 @@ func TestRunNoArgsIsUsage(t *testing.T) {
 		t.Fatal("run() printed no usage to stderr")
 	}
 }
-
-

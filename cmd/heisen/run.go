@@ -11,8 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/heisen-dev/heisen/internal/ptrace"
 	"github.com/heisen-dev/heisen/record"
 	"github.com/heisen-dev/heisen/runner"
@@ -85,7 +83,7 @@ and .stderr, and with --record also .trail (for heisen analyze).`, stderr)
 		defer r.Close()
 		cfg.Record = r
 	}
-	if f, ok := stderr.(*os.File); ok && runOnTerminal(f) {
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		cfg.Progress = func(done, total int, so runner.Report) {
 			var b strings.Builder
 			for _, r := range so.Results {
@@ -152,11 +150,4 @@ func printRunReport(w io.Writer, rep *runner.Report) {
 		plural = ""
 	}
 	fmt.Fprintf(w, "Verdicts: Fisher's exact test against none, Holm-corrected over %d comparison%s (95%% family-wise confidence).\n", rep.Compared, plural)
-}
-
-// runOnTerminal reports whether progress lines may go to f. (stress.go has
-// the same check as isTerminal, not committed when this was written.)
-func runOnTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/heisen-dev/heisen/record"
 	"github.com/heisen-dev/heisen/stress"
 	"github.com/heisen-dev/heisen/trail"
-	"golang.org/x/sys/unix"
 )
 
 const stressAbout = `Replace one file from many processes at once with a chosen strategy and
@@ -453,13 +452,6 @@ func newLiveLine(stderr io.Writer) *liveLine {
 		return &liveLine{w: f}
 	}
 	return &liveLine{}
-}
-
-// isTerminal asks the tty driver: a character device like /dev/null is not
-// enough.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-	return err == nil
 }
 
 func (l *liveLine) show(label string, p stress.Progress) {
