@@ -45,7 +45,7 @@ mkdir -p "$out" "$work/src"
 
 printf '%-42s %6s %6s %6s %6s %6s %8s\n' module temp sync xdev trunc ignore seconds
 for m in "${modules[@]}"; do
-	name=$(echo "${m%@*}" | tr '/' '_')
+	name=$(echo "$m" | tr '/@' '__')
 	dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$m" | jq -r .Dir)
 	cp -r "$dir" "$work/src/$name"
 	chmod -R u+w "$work/src/$name"

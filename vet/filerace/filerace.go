@@ -72,7 +72,7 @@ func run(pass *analysis.Pass) (any, error) {
 	ssainput := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
 		pass:   pass,
-		tracer: &tracer{pass: pass, funcs: ssainput.SrcFuncs, summaries: map[*ssa.Function]*origin{}},
+		tracer: &tracer{pass: pass, funcs: append(slices.Clip(ssainput.SrcFuncs), ssainput.Pkg.Func("init")), summaries: map[*ssa.Function]*origin{}},
 		calls:  map[token.Pos]*ast.CallExpr{},
 	}
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
@@ -276,7 +276,11 @@ func (c *checker) checkCreate(op fileOp, renames []fileOp) {
 
 func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
 	call := c.calls[op.call.Pos()]
-	what := "is created"
+	what, shared := "is created", ""
+	if k&kTempDir != 0 {
+		what = "is created in the shared temp directory"
+		shared = "; there another user can also create it first, or plant a symlink to a file of yours (glog's CVE-2024-45339)"
+	}
 	if r != nil {
 		what = fmt.Sprintf("is created and then renamed over %s", render(c.pass.Fset, c.calls[r.call.Pos()].Args[1]))
 	}
@@ -285,9 +289,9 @@ func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
 		End:      call.End(),
 		Category: PredictableTemp,
 		Message: fmt.Sprintf("predictable-temp: temp file %s %s without O_EXCL; its name is %s, "+
-			"so two writers open the same temp file, truncate and interleave their writes, and the rename publishes a spliced file; "+
+			"so two writers open the same temp file, truncate and interleave their writes, and the rename publishes a spliced file%s; "+
 			"use atomicfile.WriteFile, or os.CreateTemp in the target's directory",
-			render(c.pass.Fset, call.Args[0]), what, k.why()),
+			render(c.pass.Fset, call.Args[0]), what, k.why(), shared),
 	}
 	if k.varies() {
 		d.SuggestedFixes = c.exclFix(op, call)

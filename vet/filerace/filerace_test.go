@@ -9,7 +9,7 @@ import (
 
 func TestFindings(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), filerace.Analyzer,
-		"predictable", "syncs", "crossdev", "inplace", "ignore")
+		"predictable", "syncs", "crossdev", "inplace", "ignore", "logfile")
 }
 
 // TestSafe holds the look-alikes that must stay quiet: os.CreateTemp in the

@@ -90,7 +90,7 @@ func (k kind) String() string {
 // of other packages through nameFacts.
 type tracer struct {
 	pass      *analysis.Pass
-	funcs     []*ssa.Function           // the package's functions
+	funcs     []*ssa.Function           // the package's functions and its initializer
 	summaries map[*ssa.Function]*origin // nil while being computed (recursion)
 	globals   map[*ssa.Global][]ssa.Value
 	fields    map[string]*kind // by fieldKey; nil while being computed
@@ -237,25 +237,38 @@ func (t *tracer) trace(v ssa.Value, seen map[ssa.Value]bool) origin {
 		}
 		switch x := v.X.(type) {
 		case *ssa.Global:
+			// A package variable is as unique as what the package stores
+			// in it: var pid = os.Getpid(), or a dir from os.MkdirTemp.
+			var o origin
+			for _, val := range t.globalStores(x) {
+				o = o.union(t.foreign(val, seen))
+			}
 			if isInteger(v.Type()) {
+				if o.kinds&kPid != 0 {
+					return origin{kinds: kPid}
+				}
 				return origin{kinds: kCounter}
 			}
-			// A package variable set from os.MkdirTemp once is as unique as
-			// what was stored in it.
-			o := origin{kinds: kInput}
-			for _, val := range t.globalStores(x) {
-				o = o.union(t.trace(val, seen))
-			}
 			if o.kinds&kRandom != 0 {
-				return origin{kinds: o.kinds &^ kInput}
+				return o
 			}
-			return o
+			return o.union(origin{kinds: kInput})
 		case *ssa.Alloc:
 			return t.stores(x, seen)
 		case *ssa.FieldAddr:
 			return origin{kinds: kInput | t.fieldOrigin(x)}
+		case *ssa.IndexAddr:
+			// An element: what the slice or array was built from.
+			return t.trace(x.X, seen)
+		case *ssa.UnOp:
+			// Through a pointer kept in a package variable: a flag.
+			if _, ok := x.X.(*ssa.Global); ok {
+				return origin{kinds: kInput}
+			}
 		}
 		return origin{kinds: kOpaque}
+	case *ssa.Index:
+		return t.trace(v.X, seen)
 	case *ssa.MakeInterface:
 		return t.trace(v.X, seen)
 	case *ssa.ChangeType:
@@ -282,6 +295,15 @@ func (t *tracer) trace(v ssa.Value, seen map[ssa.Value]bool) origin {
 		return origin{kinds: kInput}
 	}
 	return origin{kinds: kOpaque}
+}
+
+// foreign traces a value of another function: its parameters are inputs.
+func (t *tracer) foreign(v ssa.Value, seen map[ssa.Value]bool) origin {
+	o := t.trace(v, seen)
+	if o.params != 0 {
+		o = origin{kinds: o.kinds | kInput}
+	}
+	return o
 }
 
 // stores returns the origin of what is stored into a local variable or
@@ -358,6 +380,9 @@ var passThrough = map[string]bool{
 }
 
 func (t *tracer) call(c *ssa.CallCommon, seen map[ssa.Value]bool) origin {
+	if b, ok := c.Value.(*ssa.Builtin); ok && b.Name() == "append" {
+		return t.trace(c.Args[0], seen).union(t.trace(c.Args[1], seen))
+	}
 	fn := c.StaticCallee()
 	if fn == nil {
 		return origin{kinds: kOpaque}
@@ -365,7 +390,9 @@ func (t *tracer) call(c *ssa.CallCommon, seen map[ssa.Value]bool) origin {
 	args := func() origin {
 		var o origin
 		for _, a := range c.Args {
-			o = o.union(t.trace(a, seen))
+			if _, ok := a.Type().Underlying().(*types.Signature); !ok { // strings.Map's mapping adds nothing
+				o = o.union(t.trace(a, seen))
+			}
 		}
 		return o
 	}
@@ -377,6 +404,8 @@ func (t *tracer) call(c *ssa.CallCommon, seen map[ssa.Value]bool) origin {
 		return origin{kinds: kClock}
 	case name == "os.Getpid" || name == "os.Getppid" || name == "syscall.Getpid" || name == "golang.org/x/sys/unix.Getpid":
 		return origin{kinds: kPid}
+	case name == "os.Hostname":
+		return origin{kinds: kInput} // the same for every writer on the host
 	case name == "os.TempDir":
 		return origin{kinds: kTempDir}
 	case name == "(*testing.common).TempDir":
