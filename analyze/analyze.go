@@ -97,6 +97,9 @@ type Analyzer struct {
 	grouped  map[groupKey]*Finding // warnings, one per kind and target
 	findings []*Finding
 	nextID   uint64
+	hosts    map[string]int // host → small id, so descriptor keys hash no string
+	lastHost string
+	lastID   int
 	first    time.Time
 	last     time.Time
 }
@@ -113,14 +116,30 @@ func New(opts Options) *Analyzer {
 		targets: map[string]bool{},
 		rmw:     map[string]*rmwState{},
 		grouped: map[groupKey]*Finding{},
+		hosts:   map[string]int{"": 0},
 	}
+}
+
+// hostID numbers hosts; nearly every event repeats the previous event's
+// host, so the map is rarely consulted.
+func (a *Analyzer) hostID(h string) int {
+	if h == a.lastHost {
+		return a.lastID
+	}
+	id, ok := a.hosts[h]
+	if !ok {
+		id = len(a.hosts)
+		a.hosts[h] = id
+	}
+	a.lastHost, a.lastID = h, id
+	return id
 }
 
 // pidfd keys descriptor tables: pids of different hosts are different
 // processes (paths are shared: merging hosts' trails is for shared file
 // systems).
 type pidfd struct {
-	host    string
+	host    int // see hostID
 	pid, fd int
 }
 
@@ -274,7 +293,7 @@ func (a *Analyzer) Add(e *trail.Event) {
 	case trail.OpFsync, trail.OpFdatasync:
 		a.sync(e)
 	case trail.OpClose:
-		if w := a.fds[pidfd{e.Host, e.PID, e.FD}]; w != nil && e.FD >= 0 {
+		if w := a.fds[pidfd{a.hostID(e.Host), e.PID, e.FD}]; w != nil && e.FD >= 0 {
 			a.endFD(w, e)
 		}
 	case trail.OpRename:
@@ -292,7 +311,7 @@ func (a *Analyzer) open(e *trail.Event) {
 		fd = int(e.Ret)
 	}
 	if fd >= 0 {
-		if old := a.fds[pidfd{e.Host, e.PID, fd}]; old != nil {
+		if old := a.fds[pidfd{a.hostID(e.Host), e.PID, fd}]; old != nil {
 			a.endFD(old, e) // its close was not recorded
 		}
 	}
@@ -310,7 +329,7 @@ func (a *Analyzer) open(e *trail.Event) {
 		a.openNamed(w, e)
 	}
 	if fd >= 0 {
-		a.fds[pidfd{e.Host, e.PID, fd}] = w
+		a.fds[pidfd{a.hostID(e.Host), e.PID, fd}] = w
 	}
 }
 
@@ -449,7 +468,7 @@ func (a *Analyzer) forget(n *node) {
 }
 
 func (a *Analyzer) write(e *trail.Event) {
-	w := a.fds[pidfd{e.Host, e.PID, e.FD}]
+	w := a.fds[pidfd{a.hostID(e.Host), e.PID, e.FD}]
 	var n *node
 	switch {
 	case w != nil && e.FD >= 0:
@@ -526,7 +545,7 @@ func (a *Analyzer) revive(n *node, e *trail.Event) *window {
 	w := n.recent[i]
 	n.recent = slices.Delete(n.recent, i, i+1)
 	w.fd, w.inPlace = e.FD, false // the in-place rewrite, if any, was counted
-	a.fds[pidfd{w.host, w.pid, w.fd}] = w
+	a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] = w
 	n.windows = append(n.windows, w)
 	if w.path != "" && n.path == w.path && !w.renamedAwy {
 		a.joinName(w, e)
@@ -563,7 +582,7 @@ func nameOr(p string) string {
 }
 
 func (a *Analyzer) sync(e *trail.Event) {
-	w := a.fds[pidfd{e.Host, e.PID, e.FD}]
+	w := a.fds[pidfd{a.hostID(e.Host), e.PID, e.FD}]
 	if w != nil && e.FD >= 0 && w.node != nil {
 		if w.node.wrote {
 			w.node.synced = true
@@ -704,7 +723,7 @@ func (a *Analyzer) link(e *trail.Event) {
 		fd = procFD(e.Path, e.PID)
 	}
 	var n *node
-	if w := a.fds[pidfd{e.Host, e.PID, fd}]; w != nil && fd >= 0 {
+	if w := a.fds[pidfd{a.hostID(e.Host), e.PID, fd}]; w != nil && fd >= 0 {
 		n = w.node
 	} else {
 		n = a.byPath[e.Path]
@@ -831,8 +850,8 @@ func clockNote(path string, opens []int64, clockPIDs bool) string {
 // event that shows the close was missed).
 func (a *Analyzer) endFD(w *window, e *trail.Event) {
 	a.endName(w, e)
-	if w.fd >= 0 && a.fds[pidfd{w.host, w.pid, w.fd}] == w {
-		delete(a.fds, pidfd{w.host, w.pid, w.fd})
+	if w.fd >= 0 && a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] == w {
+		delete(a.fds, pidfd{a.hostID(w.host), w.pid, w.fd})
 	}
 	if n := w.node; n != nil {
 		n.windows = slices.DeleteFunc(n.windows, func(o *window) bool { return o == w })
