@@ -165,9 +165,9 @@ func cmdAnalyze(_ context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // analyzeColor reports whether stdout is a terminal and NO_COLOR is unset
-// (https://no-color.org: any value disables colour).
+// or empty (https://no-color.org).
 func analyzeColor(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
 	f, ok := w.(*os.File)
