@@ -25,6 +25,17 @@
 // write shows that the writer wanted the data on disk, so it must also be
 // followed by an fsync of the directory.
 //
+// Recorders see syscalls, not a program's intent, so the model fills two
+// gaps. A write through a descriptor the trail never opened continues the
+// window the same process closed last on that file: the shell's "> file"
+// opens on one descriptor, dup2s it to stdout, closes the original and
+// execs the command, and dup2 is not recorded. A link from
+// /proc/<pid>/fd/N names the file open on descriptor N (how an O_TMPFILE
+// gets a name). Writes through descriptors inherited from another process
+// stay unattributed, so a log shared by a process tree is no collision.
+// Events naming a host keep its processes apart from other hosts' (pids
+// repeat across machines); paths are shared, as on a network file system.
+//
 // Near-misses give no finding: the same temp name used in turn (at
 // different seconds, or by one process again and again), renames of files
 // with one writer, an O_TRUNC reopen after the previous writer closed.
