@@ -57,6 +57,9 @@ func (a analyzeTime) Set(s string) error {
 	return nil
 }
 
+// analyzeStamp prints times as trails write them.
+const analyzeStamp = "2006-01-02T15:04:05.000000000Z07:00"
+
 // maxMalformedShown bounds the malformed lines printed; all are counted.
 const maxMalformedShown = 20
 
@@ -184,8 +187,8 @@ type analyzeJSONFinding struct {
 	Path     string       `json:"path"`
 	PIDs     []int        `json:"pids"`
 	Hosts    []string     `json:"hosts,omitempty"`
-	Start    time.Time    `json:"start"`
-	End      time.Time    `json:"end"`
+	Start    string       `json:"start"` // RFC 3339 UTC, 9 fractional digits as in trails
+	End      string       `json:"end"`
 	Count    int          `json:"count"`
 	Message  string       `json:"message"`
 	Note     string       `json:"note,omitempty"`
@@ -226,7 +229,7 @@ func writeAnalyzeJSON(w io.Writer, rep *analyze.Report, trails int) error {
 			ev[i] = f.Evidence[i].Pos.String()
 		}
 		if err := enc.Encode(analyzeJSONFinding{Kind: f.Kind, Severity: f.Severity.String(), Path: f.Path,
-			PIDs: f.PIDs, Hosts: f.Hosts, Start: f.Start, End: f.End, Count: f.Count, Message: f.Message, Note: f.Note,
+			PIDs: f.PIDs, Hosts: f.Hosts, Start: f.Start.UTC().Format(analyzeStamp), End: f.End.UTC().Format(analyzeStamp), Count: f.Count, Message: f.Message, Note: f.Note,
 			Evidence: ev, Omitted: f.Omitted}); err != nil {
 			return err
 		}
@@ -253,8 +256,7 @@ func writeAnalyzeText(w io.Writer, rep *analyze.Report, trails int, color bool) 
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d events in %d trail(s)", s.Events, s.Trails)
 	if !rep.Start.IsZero() {
-		const stamp = "2006-01-02T15:04:05.000000000Z07:00"
-		fmt.Fprintf(&b, ", %s to %s", rep.Start.Format(stamp), rep.End.Format(stamp))
+		fmt.Fprintf(&b, ", %s to %s", rep.Start.UTC().Format(analyzeStamp), rep.End.UTC().Format(analyzeStamp))
 	}
 	fmt.Fprintf(&b, "; %d malformed lines skipped", s.Malformed)
 	if s.LossRecords > 0 {
