@@ -169,6 +169,7 @@ type window struct {
 	dir        bool // a directory handle, for fsync
 	inPlace    bool // O_TRUNC of a final path: an in-place rewrite unless renamed away
 	renamedAwy bool // its name was renamed or unlinked while it was open
+	ended      bool // closed, or its close inferred
 }
 
 func (w *window) writer() bool { return w.flags.Writes() }
@@ -248,8 +249,16 @@ type nameState struct {
 const maxPairs = 64
 
 // rmwState follows read-modify-write windows on one rename target.
+//
+// A read followed by a replace is not always a read-modify-write: a
+// writer that verifies each version it wrote reads the target after its
+// replace, and in a loop that read precedes its next replace too. The
+// syscalls of the two are the same, so a read opens a read-modify-write
+// window only with evidence of intent: the read and the replace carry the
+// same call id, or the read's descriptor is still open when the replace
+// happens (the program holds what it read while it writes).
 type rmwState struct {
-	reads    map[actor]trail.Event // the last read open of the target by each actor
+	reads    map[actor]rmwRead // the last read open of the target by each actor
 	replaces []rmwReplace
 }
 
@@ -259,6 +268,11 @@ type actor struct {
 	host string
 	pid  int
 	call string
+}
+
+type rmwRead struct {
+	ev trail.Event
+	w  *window
 }
 
 type rmwReplace struct {
@@ -341,16 +355,23 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 			n.windows = append(n.windows, w)
 		}
 		if a.targets[e.Path] {
-			a.rmwRead(e)
+			a.rmwRead(e, w)
 		}
 		return
 	}
+	// The inode is the truth when the name names another file: an eBPF
+	// recorder resolves the path when the call returns, so an open racing
+	// with a rename of its file can carry the new name (a writer that logs
+	// after the call, the old one). A name the trail does not know yet is
+	// another link to the inode and is kept.
+	if n != nil && e.Ino != 0 && n.key.ino == e.Ino && n.path != "" && n.path != e.Path {
+		if other := a.byPath[e.Path]; other != nil && other != n {
+			w.path = n.path
+		}
+	}
 	// A node named by the path means the file exists: an earlier open made
-	// it, and a rename or unlink since would have taken the name away. (A
-	// node found by inode under another name is not this name's content:
-	// a trail whose writers log after the call can show an open after the
-	// rename that moved its inode.)
-	existed := n != nil && n.path == e.Path
+	// it, and a rename or unlink since would have taken the name away.
+	existed := n != nil && n.path == w.path
 	if n == nil {
 		n = a.newNode(e.Path, devIno{e.Dev, e.Ino})
 	}
@@ -362,7 +383,7 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 		n.writers = slices.DeleteFunc(n.writers, func(o *window) bool { return !slices.Contains(n.windows, o) })
 		n.hasContent = false
 		switch {
-		case a.targets[e.Path]:
+		case a.targets[w.path]:
 			w.inPlace = true // a final path for sure: it was renamed onto
 			a.rmwReplace(e)
 		case existed:
@@ -544,7 +565,7 @@ func (a *Analyzer) revive(n *node, e *trail.Event) *window {
 	}
 	w := n.recent[i]
 	n.recent = slices.Delete(n.recent, i, i+1)
-	w.fd, w.inPlace = e.FD, false // the in-place rewrite, if any, was counted
+	w.fd, w.inPlace, w.ended = e.FD, false, false // the in-place rewrite, if any, was counted
 	a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] = w
 	n.windows = append(n.windows, w)
 	if w.path != "" && n.path == w.path && !w.renamedAwy {
@@ -849,6 +870,7 @@ func clockNote(path string, opens []int64, clockPIDs bool) string {
 // endFD ends w entirely: its descriptor was closed (e is the close, or the
 // event that shows the close was missed).
 func (a *Analyzer) endFD(w *window, e *trail.Event) {
+	w.ended = true
 	a.endName(w, e)
 	if w.fd >= 0 && a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] == w {
 		delete(a.fds, pidfd{a.hostID(w.host), w.pid, w.fd})
@@ -878,10 +900,10 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 	}
 }
 
-func (a *Analyzer) rmwRead(e *trail.Event) {
+func (a *Analyzer) rmwRead(e *trail.Event, w *window) {
 	st := a.rmw[e.Path]
 	if st == nil {
-		st = &rmwState{reads: map[actor]trail.Event{}}
+		st = &rmwState{reads: map[actor]rmwRead{}}
 		a.rmw[e.Path] = st
 	}
 	if len(st.reads) >= maxReads {
@@ -890,7 +912,7 @@ func (a *Analyzer) rmwRead(e *trail.Event) {
 			break
 		}
 	}
-	st.reads[actor{e.Host, e.PID, e.Call}] = *e
+	st.reads[actor{e.Host, e.PID, e.Call}] = rmwRead{ev: *e, w: w}
 }
 
 // rmwReplace is a replace of a target (a rename onto it or an O_TRUNC
@@ -907,11 +929,22 @@ func (a *Analyzer) rmwReplace(e *trail.Event) {
 		return
 	}
 	by := actor{e.Host, e.PID, e.Call}
-	read, ok := st.reads[by]
-	if !ok {
-		return // a blind write, not a read-modify-write
+	rd, ok := st.reads[by]
+	if ok && e.Call == "" && (rd.w == nil || rd.w.ended) {
+		ok = false // read and closed: maybe a verification of the last write
+	}
+	if !ok && e.Call != "" {
+		// The read may carry no call id while the replace does.
+		if plain, found := st.reads[actor{e.Host, e.PID, ""}]; found && plain.w != nil && !plain.w.ended {
+			delete(st.reads, actor{e.Host, e.PID, ""})
+			rd, ok = plain, true
+		}
 	}
 	delete(st.reads, by)
+	if !ok {
+		return // a blind write, or no evidence that it used what it read
+	}
+	read := rd.ev
 	for _, r := range st.replaces {
 		if r.by != by && r.replace.TS.After(read.TS) {
 			f := a.newFinding(LostUpdate, target)
@@ -930,8 +963,8 @@ func (a *Analyzer) rmwReplace(e *trail.Event) {
 	// Only replaces after the oldest pending read can still be overtaken.
 	oldest := e.TS
 	for _, r := range st.reads {
-		if r.TS.Before(oldest) {
-			oldest = r.TS
+		if r.ev.TS.Before(oldest) {
+			oldest = r.ev.TS
 		}
 	}
 	st.replaces = slices.DeleteFunc(st.replaces, func(r rmwReplace) bool { return !r.replace.TS.After(oldest) })
