@@ -15,7 +15,8 @@
 //	shared-inode-write  error    writes through two names of one file, windows overlapping (write events)
 //	torn-rename         error    rename of a file with two writers since its creation, or still open for writing by another
 //	write-after-rename  error    a write through a descriptor opened before the file was renamed into place
-//	lost-update         error    two read (open O_RDONLY of a rename target) → replace windows overlapping
+//	lost-update         error    two read → replace windows on one target overlapping, each read tied to its
+//	                             replace by a call id or held open across it (a closed read may be a verification)
 //	unsynced-rename     warning  rename over an existing file of data written with no fsync/fdatasync since
 //	unsynced-dir        warning  rename with no later fsync of its directory, when durability was asked
 //	in-place-rewrite    warning  O_TRUNC open of a final path (a rename target, or a file with earlier content)
