@@ -158,7 +158,7 @@ type window struct {
 	call       string
 	path       string // the name it was opened under; "" for O_TMPFILE
 	flags      trail.OpenFlags
-	open       trail.Event
+	open       mark
 	firstWrite mark         // zero until it writes
 	nameEnd    *trail.Event // the close, rename or unlink that ended its name, kept for collisions only
 	paired     bool         // in a name-level overlap pair
@@ -204,27 +204,36 @@ type node struct {
 	wrBuf  [2]*window
 }
 
-// A mark is a write event kept for evidence in less room than an Event.
+// A mark is an open or write event kept for evidence in half the room of
+// an Event: one is kept per window and per file, so it is most of the
+// analyzer's allocation.
 type mark struct {
 	ts       time.Time
 	pos      trail.Pos
+	host     string
 	pid, tid int
 	fd       int
+	op       trail.Op
+	flags    trail.OpenFlags
+	path     string
 	off, len int64
+	ret      int64
 	call     string
 }
 
 func markOf(e *trail.Event) mark {
-	return mark{ts: e.TS, pos: e.Pos, pid: e.PID, tid: e.TID, fd: e.FD, off: e.Off, len: e.Len, call: e.Call}
+	return mark{ts: e.TS, pos: e.Pos, host: e.Host, pid: e.PID, tid: e.TID, fd: e.FD, op: e.Op, flags: e.Flags,
+		path: e.Path, off: e.Off, len: e.Len, ret: e.Ret, call: e.Call}
 }
 
-// event returns the write event m was made from, or nil for no mark.
+// event returns the event m was made from (the fields evidence shows), or
+// nil for no mark.
 func (m *mark) event() *trail.Event {
 	if m.ts.IsZero() {
 		return nil
 	}
-	return &trail.Event{TS: m.ts, Pos: m.pos, PID: m.pid, TID: m.tid, Op: trail.OpWrite, FD: m.fd,
-		Off: m.off, Len: m.len, Ret: m.len, Call: m.call}
+	return &trail.Event{TS: m.ts, Pos: m.pos, Host: m.host, PID: m.pid, TID: m.tid, Op: m.op, FD: m.fd,
+		Flags: m.flags, Path: m.path, Off: m.off, Len: m.len, Ret: m.ret, Call: m.call}
 }
 
 const (
@@ -330,7 +339,7 @@ func (a *Analyzer) open(e *trail.Event) {
 		}
 	}
 	a.nextID++
-	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: *e}
+	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: markOf(e)}
 	switch {
 	case e.Flags&trail.O_TMPFILE == trail.O_TMPFILE:
 		w.node = &node{}
@@ -528,7 +537,7 @@ func (a *Analyzer) write(e *trail.Event) {
 		} else {
 			f.Count++
 		}
-		f.add(&w.open)
+		f.add(w.open.event())
 		f.add(e)
 	}
 	for _, o := range n.windows {
@@ -544,9 +553,9 @@ func (a *Analyzer) write(e *trail.Event) {
 		} else {
 			f.Count++
 		}
-		f.add(&o.open)
+		f.add(o.open.event())
 		f.add(o.firstWrite.event())
-		f.add(&w.open)
+		f.add(w.open.event())
 		f.add(e)
 	}
 }
@@ -680,7 +689,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	f.add(e)
 	all := append(writers, stillOpen...)
 	for _, w := range all {
-		f.add(&w.open)
+		f.add(w.open.event())
 		f.add(w.firstWrite.event())
 	}
 	why := fmt.Sprintf("written by %d writers (pids %s) since it was created", len(writers), procList(all))
@@ -814,13 +823,13 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	var opens []int64
 	for _, p := range pairs {
 		for _, w := range p {
-			f.add(&w.open)
+			f.add(w.open.event())
 			f.add(w.firstWrite.event())
 			f.add(w.nameEnd)
-			opens = append(opens, w.open.TS.UnixNano())
+			opens = append(opens, w.open.ts.UnixNano())
 		}
-		d := p[0].open.TS.Sub(p[1].open.TS).Abs()
-		if p[0].pid != p[1].pid && (d < time.Second || p[0].open.TS.Unix() == p[1].open.TS.Unix()) {
+		d := p[0].open.ts.Sub(p[1].open.ts).Abs()
+		if p[0].pid != p[1].pid && (d < time.Second || p[0].open.ts.Unix() == p[1].open.ts.Unix()) {
 			clockPIDs = true
 		}
 	}
@@ -887,7 +896,7 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 	}
 	if w.inPlace && !w.renamedAwy {
 		f := a.group(InPlaceRewrite, w.path)
-		f.add(&w.open)
+		f.add(w.open.event())
 		f.add(w.firstWrite.event())
 	}
 	if a.opts.OnWindow != nil {
@@ -895,8 +904,8 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 		if e != nil {
 			end = e.TS
 		}
-		a.opts.OnWindow(&Window{ID: w.id, PID: w.pid, TID: w.open.TID, Path: cmp.Or(w.path, w.open.Path+" (O_TMPFILE)"),
-			Flags: w.flags, Start: w.open.TS, End: end})
+		a.opts.OnWindow(&Window{ID: w.id, PID: w.pid, TID: w.open.tid, Path: cmp.Or(w.path, w.open.path+" (O_TMPFILE)"),
+			Flags: w.flags, Start: w.open.ts, End: end})
 	}
 }
 

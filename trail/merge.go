@@ -14,9 +14,10 @@ import (
 // backwards, the merged stream does too at that point, and each event keeps
 // its own ts; consumers must not assume strictly increasing ts.
 type Merger struct {
-	heads []head // a binary min-heap on (ts, index)
-	err   error
-	all   []*Reader
+	heads  []head // a binary min-heap on (ts, index)
+	err    error
+	all    []*Reader
+	single *Reader // the only trail: read straight through, no copies
 }
 
 type head struct {
@@ -36,6 +37,10 @@ func (a *head) less(b *head) bool {
 // events are needed, so it holds one event per trail.
 func Merge(rs ...*Reader) *Merger {
 	m := &Merger{all: rs}
+	if len(rs) == 1 {
+		m.single = rs[0]
+		return m
+	}
 	for i, r := range rs {
 		h := head{r: r, index: i}
 		if err := r.Read(&h.e); err != nil {
@@ -56,6 +61,13 @@ func Merge(rs ...*Reader) *Merger {
 func (m *Merger) Read(e *Event) error {
 	if m.err != nil {
 		return m.err
+	}
+	if m.single != nil {
+		err := m.single.Read(e)
+		if err != nil && err != io.EOF {
+			m.err = err
+		}
+		return err
 	}
 	if len(m.heads) == 0 {
 		return io.EOF

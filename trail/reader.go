@@ -327,6 +327,18 @@ func (p *parser) str() ([]byte, bool) {
 		return nil, false
 	}
 	start := p.i
+	// Keys and most values are short: a plain loop beats IndexByte's
+	// setup there; long paths get the vectorised search.
+	for i := start; i < len(p.b) && i < start+16; i++ {
+		switch p.b[i] {
+		case '"':
+			p.i = i + 1
+			return p.b[start:i], true
+		case '\\':
+			p.i = i
+			return p.unescape(start)
+		}
+	}
 	end := bytes.IndexByte(p.b[start:], '"')
 	if end < 0 {
 		return nil, false
