@@ -223,13 +223,16 @@ func extract(call *ssa.Call, i int) ssa.Value {
 }
 
 // renamedBy returns the rename whose source is the file op created: in the
-// same function the same value or the file's Name(); elsewhere in the
-// package the same constant, package variable or field.
+// same function the same value or the file's Name(), renamed after the
+// create; elsewhere in the package the same constant, package variable or
+// field.
 func (c *checker) renamedBy(op fileOp, renames []fileOp) *fileOp {
 	var other *fileOp
 	for i, r := range renames {
 		if r.fn == op.fn {
-			if op.path != nil && c.sameValue(op.path, r.path, 0) || op.file != nil && isNameOf(r.path, op.file) {
+			// Renaming a file out of the way before creating it anew (log
+			// rotation) is not renaming the file created.
+			if (op.path != nil && c.sameValue(op.path, r.path, 0) || op.file != nil && isNameOf(r.path, op.file)) && reaches(op.call, r.call, nil) {
 				return &renames[i]
 			}
 		} else if other == nil && op.path != nil {
@@ -276,22 +279,23 @@ func (c *checker) checkCreate(op fileOp, renames []fileOp) {
 
 func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
 	call := c.calls[op.call.Pos()]
-	what, shared := "is created", ""
+	noun, what, harm, shared := "file", "is created", "so two writers open the same file and interleave their writes", ""
+	fix := "open it with O_EXCL, or in a directory only this user can write"
 	if k&kTempDir != 0 {
 		what = "is created in the shared temp directory"
 		shared = "; there another user can also create it first, or plant a symlink to a file of yours (glog's CVE-2024-45339)"
 	}
 	if r != nil {
 		what = fmt.Sprintf("is created and then renamed over %s", render(c.pass.Fset, c.calls[r.call.Pos()].Args[1]))
+		noun, harm = "temp file", "so two writers open the same temp file, truncate and interleave their writes, and the rename publishes a spliced file"
+		fix = "use atomicfile.WriteFile, or os.CreateTemp in the target's directory"
 	}
 	d := analysis.Diagnostic{
 		Pos:      call.Pos(),
 		End:      call.End(),
 		Category: PredictableTemp,
-		Message: fmt.Sprintf("predictable-temp: temp file %s %s without O_EXCL; its name is %s, "+
-			"so two writers open the same temp file, truncate and interleave their writes, and the rename publishes a spliced file%s; "+
-			"use atomicfile.WriteFile, or os.CreateTemp in the target's directory",
-			render(c.pass.Fset, call.Args[0]), what, k.why(), shared),
+		Message: fmt.Sprintf("predictable-temp: %s %s %s without O_EXCL; its name is %s, %s%s; %s",
+			noun, render(c.pass.Fset, call.Args[0]), what, k.why(), harm, shared, fix),
 	}
 	if k.varies() {
 		d.SuggestedFixes = c.exclFix(op, call)

@@ -43,7 +43,7 @@ func create(tag string, t time.Time) (*os.File, error) {
 	createLogDirs()
 	name := logName(tag, t)
 	for _, dir := range logDirs {
-		f, err := os.Create(filepath.Join(dir, name)) // want `predictable-temp: temp file filepath.Join\(dir, name\) is created in the shared temp directory without O_EXCL; its name is built from the pid alone.*plant a symlink`
+		f, err := os.Create(filepath.Join(dir, name)) // want `predictable-temp: file filepath.Join\(dir, name\) is created in the shared temp directory without O_EXCL; its name is built from the pid alone.*plant a symlink`
 		if err == nil {
 			return f, nil
 		}

@@ -103,7 +103,7 @@ func viaLocal(target string, data []byte) error {
 
 // A temp name created without O_EXCL is reported even before any rename.
 func scratch() (*os.File, error) {
-	return os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("scratch-%d", time.Now().UnixNano()))) // want `predictable-temp: temp file .* is created in the shared temp directory without O_EXCL; .*plant a symlink`
+	return os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("scratch-%d", time.Now().UnixNano()))) // want `predictable-temp: file .* is created in the shared temp directory without O_EXCL; .*plant a symlink`
 }
 
 // A loop counter restarts at zero in every process.

@@ -186,3 +186,13 @@ func restore(gomod string, content []byte) error {
 	gomod = strings.TrimSuffix(gomod, ".temp")
 	return os.WriteFile(gomod, content, 0o644)
 }
+
+// Like lumberjack's rotation: the live file is renamed out of the way,
+// then created anew. The rename comes before the create.
+func rotate(dir string) (*os.File, error) {
+	name := filepath.Join(dir, "app.log")
+	if err := os.Rename(name, name+"."+time.Now().Format("20060102T150405")); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+}
