@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"unicode/utf8"
 )
@@ -85,6 +86,10 @@ func (r *Reader) Read(e *Event) error {
 		if line == nil {
 			if err == io.EOF {
 				return io.EOF
+			}
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return fmt.Errorf("trail: %w", err) // it names the file already
 			}
 			return fmt.Errorf("trail: read %s: %w", r.name, err)
 		}
