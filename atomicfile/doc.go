@@ -16,9 +16,10 @@
 //	level       system calls, in order
 //	Durable     open(dir, O_RDONLY|O_DIRECTORY)  statx(target)
 //	(default)   openat(dir, O_TMPFILE|O_WRONLY)  flock  write…  fdatasync
+//	            fstatfs(dir)  [is it btrfs?]
 //	            linkat(fd, "", dir, ".<base>.<128 random bits>.tmp", AT_EMPTY_PATH)
 //	            [btrfs only: fdatasync again]  renameat(temp, target)  fsync(dir)
-//	AtomicOnly  the same without fdatasync and fsync
+//	AtomicOnly  the same without fstatfs, fdatasync and fsync
 //
 // fchown and fchmod are added when the target's owner or mode differs from
 // what the new file would get; fsync then replaces fdatasync so that the
@@ -35,9 +36,9 @@
 // the directory. The name comes from crypto/rand alone, never from the clock
 // or the pid. On darwin every sync is F_FULLFSYNC (as os.File.Sync does), and
 // RENAME_EXCL serves NoClobber. On Windows the temp is flushed with
-// FlushFileBuffers and moved with MoveFileEx(MOVEFILE_REPLACE_EXISTING|
-// MOVEFILE_WRITE_THROUGH), retried for about a second on sharing violations
-// (virus scanners, indexers); Windows cannot sync a directory and
+// FlushFileBuffers and moved with MoveFileEx, flags MOVEFILE_REPLACE_EXISTING
+// and MOVEFILE_WRITE_THROUGH, retried for about a second on sharing
+// violations (virus scanners, indexers); Windows cannot sync a directory and
 // WRITE_THROUGH stands in for it.
 //
 // # What a crash can leave
@@ -85,8 +86,8 @@
 // # Permissions and owner
 //
 // An existing target keeps its mode (including setuid, setgid and sticky
-// bits) and, where the process may (root, or the same user), its owner and
-// group. A new file gets perm &^ umask, where perm is WriteFile's argument or
+// bits) and, where the process is allowed to change them (as root), its
+// owner and group; otherwise the new file belongs to the writer. A new file gets perm &^ umask, where perm is WriteFile's argument or
 // [WithPerm] (default 0o666), or exactly perm with [IgnoreUmask]. The umask
 // is read once from /proc/self/status (assumed 022 where that is missing),
 // never by setting it with syscall.Umask, which would race with every
