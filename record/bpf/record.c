@@ -410,13 +410,20 @@ static long walk_step(__u64 i, void *arg)
 	return 0;
 }
 
-// walk writes the absolute path of p into s->walk, ending at PATH_CAP, and
-// returns where it starts (PATH_CAP - length).
-static __always_inline __u32 walk(struct scratch *s, struct path *p)
+// put_walk_at appends the absolute path of the dentry d in the mount vm at
+// data offset off and returns its length. The name is built backwards in
+// s->walk, ending at PATH_CAP. A global function: the verifier checks it
+// once instead of at each of its call sites, which halves loading time
+// (the start of every recording).
+__noinline __u32 put_walk_at(__u64 vm_addr, __u64 d_addr, __u32 off)
 {
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	struct vfsmount *vm = (struct vfsmount *)vm_addr;
 	struct walk_state w = {};
-	struct vfsmount *vm = BPF_CORE_READ(p, mnt);
-	w.d = BPF_CORE_READ(p, dentry);
+	w.d = (struct dentry *)d_addr;
 	w.mnt = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
 	w.root = BPF_CORE_READ(vm, mnt_root);
 	w.pos = PATH_CAP;
@@ -425,19 +432,19 @@ static __always_inline __u32 walk(struct scratch *s, struct path *p)
 		w.pos = PATH_CAP - 1;
 		s->walk[PATH_CAP - 1] = '/';
 	}
-	return w.pos;
-}
-
-// put_walk appends the walked path of p at data offset off and returns its
-// length.
-static __always_inline __u32 put_walk(struct scratch *s, __u32 off, struct path *p)
-{
-	__u32 start = walk(s, p);
+	__u32 start = w.pos;
 	__u32 n = (PATH_CAP - start) & PATH_MASK;
 	if (start >= PATH_CAP)
 		return 0;
 	bpf_probe_read_kernel(&s->data[off & DATA_MASK], n, &s->walk[start & PATH_MASK]);
 	return n;
+}
+
+// put_walk appends the absolute path of p at data offset off and returns
+// its length.
+static __always_inline __u32 put_walk(struct scratch *s, __u32 off, struct path *p)
+{
+	return put_walk_at((__u64)BPF_CORE_READ(p, mnt), (__u64)BPF_CORE_READ(p, dentry), off) & PATH_MASK;
 }
 
 // put_user appends the string at user address u and returns its length
