@@ -34,6 +34,8 @@ if [ ${#modules[@]} -eq 0 ]; then
 		github.com/google/go-containerregistry@v0.22.1
 		github.com/junegunn/fzf@v0.65.2
 		github.com/restic/restic@v0.10.0
+		github.com/golang/glog@v1.2.3
+		github.com/golang/glog@v1.2.5
 		golang.org/x/tools@v0.52.0
 	)
 fi
@@ -43,7 +45,7 @@ trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 mkdir -p "$out" "$work/src"
 (cd "$root" && go build -o "$work/heisen" ./cmd/heisen)
 
-printf '%-42s %6s %6s %6s %6s %6s %8s\n' module temp sync xdev trunc ignore seconds
+printf '%-48s %6s %6s %6s %6s %6s %8s\n' module temp sync xdev trunc ignore seconds
 for m in "${modules[@]}"; do
 	name=$(echo "$m" | tr '/@' '__')
 	dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$m" | jq -r .Dir)
@@ -61,7 +63,7 @@ for m in "${modules[@]}"; do
 	fi
 	jq -r '.[] | "\(.file):\(.line):\(.column): \(.message)"' "$out/$name.json" >"$out/$name.txt"
 	count() { jq "[.[] | select(.category == \"$1\")] | length" "$out/$name.json"; }
-	printf '%-42s %6s %6s %6s %6s %6s %8s\n' "$m" "$(count predictable-temp)" "$(count rename-without-sync)" \
+	printf '%-48s %6s %6s %6s %6s %6s %8s\n' "$m" "$(count predictable-temp)" "$(count rename-without-sync)" \
 		"$(count cross-device-temp)" "$(count inplace-truncate)" "$(count ignore)" "$secs"
 	cd "$root"
 done
