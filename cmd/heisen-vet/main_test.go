@@ -45,7 +45,7 @@ func TestDrivers(t *testing.T) {
 	}
 	wants := []string{
 		"racy.go:13:12: predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is built from the clock",
-		"racy.go:16:9: rename-without-sync: tmp (written at line 13) is renamed over target with os.WriteFile never syncs",
+		"racy.go:16:9: rename-without-sync: tmp (written at line 13) is renamed over target but os.WriteFile never syncs",
 	}
 	for _, tc := range []struct {
 		name     string
@@ -70,6 +70,20 @@ func TestDrivers(t *testing.T) {
 				t.Errorf("on a clean module: exit code %d, output %q; want 0 and nothing", code, out)
 			}
 		})
+	}
+}
+
+// TestFactsAcrossPackages checks that the origin of a name built in one
+// package reaches the package that creates the file, under go vet (which
+// passes facts between separate heisen-vet processes) and standalone.
+func TestFactsAcrossPackages(t *testing.T) {
+	bin := heisenVet(t)
+	want := "store.go:13:12: predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is built from the clock"
+	for _, args := range [][]string{{"go", "vet", "-vettool=" + bin, "./..."}, {bin, "./..."}} {
+		out, code := run(t, "testdata/helper", args[0], args[1:]...)
+		if code == 0 || !strings.Contains(out, want) {
+			t.Errorf("%v: exit code %d, output:\n%s\nwant a failure with %q", args, code, out, want)
+		}
 	}
 }
 
