@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heisen-dev/heisen/atomicfile"
 )
 
 var ts0 = time.Date(2026, 11, 25, 12, 0, 0, 100000, time.UTC)
@@ -245,5 +248,19 @@ func TestWriterErrorNamesFile(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(path, "sub")); err == nil || !strings.Contains(err.Error(), "sub") {
 		t.Errorf("Open under a file = %v", err)
+	}
+}
+
+// TestWriterAllocs pins the zero-allocation promise of the hot path:
+// writing and tracing allocate nothing once the buffer has grown.
+func TestWriterAllocs(t *testing.T) {
+	w := NewWriter(io.Discard, Buffered())
+	e := testEvent(1, 1)
+	if n := testing.AllocsPerRun(1000, func() { w.Write(&e) }); n != 0 {
+		t.Errorf("Write: %v allocations per event, want 0", n)
+	}
+	te := atomicfile.TraceEvent{Op: "write", Path: "/data/out", FD: 3, Len: 4096, Ret: 4096, Call: 9}
+	if n := testing.AllocsPerRun(1000, func() { w.Trace(&te) }); n != 0 {
+		t.Errorf("Trace: %v allocations per event of one replace, want 0", n)
 	}
 }
