@@ -174,6 +174,11 @@ type window struct {
 
 func (w *window) writer() bool { return w.flags.Writes() }
 
+// appender reports whether w writes only at the end (O_APPEND): appends of
+// several processes interleave but never overwrite one another, so a log
+// shared by appenders is no collision.
+func (w *window) appender() bool { return w.flags&trail.O_APPEND != 0 }
+
 // sameWriter reports whether two windows belong to one writer: one
 // process, and one replace when both carry call ids.
 func sameWriter(a, b *window) bool {
@@ -423,7 +428,7 @@ func (a *Analyzer) joinName(w *window, e *trail.Event) {
 			continue // without descriptors a process's reopen is sequential
 		}
 		seen := slices.ContainsFunc(ns.pairs, func(p [2]*window) bool { return p[0] == o && p[1] == w })
-		if !seen && !(o.pid == w.pid && o.host == w.host && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
+		if !seen && !(o.appender() && w.appender()) && !(o.pid == w.pid && o.host == w.host && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
 			ns.pairs = append(ns.pairs, [2]*window{o, w})
 			o.paired, w.paired = true, true
 		}
@@ -522,7 +527,9 @@ func (a *Analyzer) write(e *trail.Event) {
 	if w.firstWrite.ts.IsZero() {
 		w.firstWrite = markOf(e)
 	}
-	if w.gen < n.renames && n.path != "" { // once replaced, the file is no one's to read
+	// Once replaced, the file is no one's to read; an appender (a log
+	// rotated by a rename) is expected to grow the renamed file.
+	if w.gen < n.renames && n.path != "" && !w.appender() {
 		f := n.war
 		if f == nil {
 			f = a.newFinding(WriteAfterRename, n.path)
@@ -541,7 +548,7 @@ func (a *Analyzer) write(e *trail.Event) {
 		f.add(e)
 	}
 	for _, o := range n.windows {
-		if o == w || o.writes == 0 || sameWriter(o, w) || o.path == w.path {
+		if o == w || o.writes == 0 || sameWriter(o, w) || o.path == w.path || (o.appender() && w.appender()) {
 			continue
 		}
 		f := n.shared
@@ -685,9 +692,12 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	if len(writers) < 2 && len(stillOpen) == 0 {
 		return
 	}
+	all := append(slices.Clip(writers), stillOpen...)
+	if !slices.ContainsFunc(all, func(w *window) bool { return !w.appender() }) {
+		return // appends only: nothing was overwritten
+	}
 	f := a.newFinding(TornRename, e.To)
 	f.add(e)
-	all := append(writers, stillOpen...)
 	for _, w := range all {
 		f.add(w.open.event())
 		f.add(w.firstWrite.event())
@@ -849,8 +859,9 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 
 // clockNote says why a colliding name looks clock-derived: it holds the
 // Unix time of the opens (a run of 10, 13, 16 or 19 digits: seconds to
-// nanoseconds, within a second of an open), or different processes chose
-// it within one second.
+// nanoseconds, within a second of an open), or it holds some other long
+// number and different processes chose it within one second. A fixed name
+// ("out.tmp") gets no note.
 func clockNote(path string, opens []int64, clockPIDs bool) string {
 	base := filepath.Base(path)
 	units := map[int]string{10: "second", 13: "millisecond", 16: "microsecond", 19: "nanosecond"}
@@ -870,10 +881,23 @@ func clockNote(path string, opens []int64, clockPIDs bool) string {
 		}
 		i = j + 1
 	}
-	if clockPIDs {
-		return "clock-derived: different processes chose the same name within one second; the name looks derived from a coarse clock"
+	if clockPIDs && longestDigits(base) >= 6 {
+		return "clock-derived: different processes chose this numbered name within one second; the number looks like a coarse clock reading"
 	}
 	return ""
+}
+
+func longestDigits(s string) int {
+	best, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return best
 }
 
 // endFD ends w entirely: its descriptor was closed (e is the close, or the

@@ -16,7 +16,8 @@ func TestClockNote(t *testing.T) {
 		{"/d/out.1764072000.tmp", true, "the Unix time in seconds"},
 		{"/d/out.1764072000123.tmp", true, "the Unix time in milliseconds"},
 		{"/d/out.1764072000123456.tmp", false, "the Unix time in microseconds"},
-		{"/d/out.tmp", true, "within one second"},
+		{"/d/out.583921.tmp", true, "within one second"},
+		{"/d/out.tmp", true, ""},
 		{"/d/out.tmp", false, ""},
 	} {
 		got := clockNote(tc.path, []int64{at}, tc.clockPIDs)
