@@ -44,28 +44,17 @@ const (
 // Categories lists the categories a //heisen:ignore comment may name.
 var Categories = []string{PredictableTemp, RenameWithoutSync, CrossDeviceTemp, InplaceTruncate}
 
-// analysisDoc turns the package comment of doc.go into the analyzer's Doc:
-// its first line is "filerace: …".
+// analysisDoc returns the "# Analyzer filerace" section of the package
+// comment in doc.go without comment markers and without the "filerace: "
+// that starts its summary line, as x/tools analyzers do.
 func analysisDoc(src string) string {
+	_, section, _ := strings.Cut(src, "// # Analyzer filerace\n")
+	section, _, _ = strings.Cut(section, "\npackage ")
 	var lines []string
-	for _, l := range strings.Split(src, "\n") {
-		if !strings.HasPrefix(l, "//") {
-			if len(lines) > 0 {
-				break
-			}
-			continue
-		}
-		l = strings.TrimPrefix(strings.TrimPrefix(l, "//"), " ")
-		if strings.HasPrefix(l, "Package filerace defines") {
-			continue
-		}
-		if len(lines) == 0 && l == "" || strings.HasPrefix(l, "go:") {
-			continue
-		}
-		lines = append(lines, l)
+	for _, l := range strings.Split(section, "\n") {
+		lines = append(lines, strings.TrimPrefix(strings.TrimPrefix(l, "//"), " "))
 	}
-	s := strings.TrimSpace(strings.Join(lines, "\n"))
-	return strings.TrimPrefix(s, "# Analyzer filerace\n\n")
+	return strings.TrimPrefix(strings.TrimSpace(strings.Join(lines, "\n")), "filerace: ")
 }
 
 func run(pass *analysis.Pass) (any, error) {

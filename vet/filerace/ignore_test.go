@@ -55,3 +55,10 @@ func FuzzParseIgnore(f *testing.F) {
 		}
 	})
 }
+
+func TestAnalyzerDoc(t *testing.T) {
+	first, rest, _ := strings.Cut(Analyzer.Doc, "\n")
+	if !strings.HasPrefix(first, "find temp files two writers can share") || !strings.Contains(rest, "predictable-temp:") || strings.Contains(Analyzer.Doc, "Package filerace") {
+		t.Fatalf("Analyzer.Doc = %q, want the Analyzer section of doc.go", Analyzer.Doc)
+	}
+}
