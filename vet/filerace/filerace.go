@@ -29,7 +29,7 @@ var Analyzer = &analysis.Analyzer{
 	URL:       "https://pkg.go.dev/github.com/heisen-dev/heisen/vet/filerace",
 	Run:       run,
 	Requires:  []*analysis.Analyzer{buildssa.Analyzer, inspect.Analyzer},
-	FactTypes: []analysis.Fact{new(nameFact)},
+	FactTypes: []analysis.Fact{new(nameFact), new(wrapperFact)},
 }
 
 // The diagnostic categories; each is also the word a //heisen:ignore names.
@@ -60,9 +60,10 @@ func analysisDoc(src string) string {
 func run(pass *analysis.Pass) (any, error) {
 	ssainput := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
-		pass:   pass,
-		tracer: &tracer{pass: pass, funcs: append(slices.Clip(ssainput.SrcFuncs), ssainput.Pkg.Func("init")), summaries: map[*ssa.Function]*origin{}},
-		calls:  map[token.Pos]*ast.CallExpr{},
+		pass:     pass,
+		tracer:   &tracer{pass: pass, funcs: append(slices.Clip(ssainput.SrcFuncs), ssainput.Pkg.Func("init")), summaries: map[*ssa.Function]*origin{}},
+		calls:    map[token.Pos]*ast.CallExpr{},
+		wrappers: map[*ssa.Function]*wrapperFact{},
 	}
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
 	for n := range ins.PreorderSeq((*ast.CallExpr)(nil)) {
@@ -78,6 +79,13 @@ func run(pass *analysis.Pass) (any, error) {
 		// No fact means opaque, so an opaque summary needs none.
 		if s := c.tracer.summary(fn); s.kinds&^kOpaque != 0 || s.params != 0 {
 			pass.ExportObjectFact(fn.Object(), &nameFact{Kinds: uint16(s.kinds), Params: s.params})
+		}
+	}
+	for _, fn := range ssainput.SrcFuncs {
+		if fn.Parent() == nil && fn.Object() != nil {
+			if w := c.wrapperOf(fn); w != nil {
+				pass.ExportObjectFact(fn.Object(), w)
+			}
 		}
 	}
 	var ops, renames []fileOp
@@ -103,19 +111,105 @@ func returnsString(fn *ssa.Function) bool {
 }
 
 type checker struct {
-	pass    *analysis.Pass
-	tracer  *tracer
-	calls   map[token.Pos]*ast.CallExpr // by Lparen, which is what an ssa.Call's Pos is
-	ignores *ignores
+	pass     *analysis.Pass
+	tracer   *tracer
+	calls    map[token.Pos]*ast.CallExpr // by Lparen, which is what an ssa.Call's Pos is
+	ignores  *ignores
+	wrappers map[*ssa.Function]*wrapperFact // of the package's functions; nil: none, or being computed
 }
 
-// A fileOp is a call that opens, creates, reads or renames a file by name.
+// A wrapperFact records that a function creates or renames files named by
+// its parameters, so that its callers' creates and renames are seen
+// through it: a helper that opens a temp file, or renames one into place.
+// Parameters are numbered from 1, with the receiver first; 0 means none.
+type wrapperFact struct {
+	Create               int // creates this parameter's file without O_EXCL and returns it first
+	RenameSrc, RenameDst int // renames the first parameter's file to the second's
+}
+
+func (*wrapperFact) AFact() {}
+
+func (w *wrapperFact) String() string {
+	return fmt.Sprintf("wrapper(create %d, rename %d to %d)", w.Create, w.RenameSrc, w.RenameDst)
+}
+
+// wrapperOf returns what fn does with files named by its parameters, or nil.
+func (c *checker) wrapperOf(fn *ssa.Function) *wrapperFact {
+	if fn.Pkg == nil || fn.Pkg.Pkg != c.pass.Pkg || fn.Blocks == nil {
+		w := new(wrapperFact)
+		if obj := fn.Object(); obj == nil || !c.pass.ImportObjectFact(obj, w) {
+			return nil
+		}
+		return w
+	}
+	if w, ok := c.wrappers[fn]; ok {
+		return w
+	}
+	c.wrappers[fn] = nil
+	param := func(v ssa.Value) int {
+		if p, ok := v.(*ssa.Parameter); ok {
+			return slices.Index(fn.Params, p) + 1
+		}
+		return 0
+	}
+	var w wrapperFact
+	ops, renames := c.fileOps(fn)
+	for _, r := range renames {
+		if src, dst := param(r.path), param(r.dst); src > 0 && dst > 0 {
+			w.RenameSrc, w.RenameDst = src, dst
+		}
+	}
+	for _, op := range ops {
+		creates, excl := op.creates(c)
+		if p := param(op.path); creates && !excl && p > 0 && op.file != nil && returnsFirst(fn, op.file) {
+			w.Create = p
+		}
+	}
+	if w == (wrapperFact{}) {
+		return nil
+	}
+	c.wrappers[fn] = &w
+	return &w
+}
+
+// returnsFirst reports whether fn returns v as its first result.
+func returnsFirst(fn *ssa.Function, v ssa.Value) bool {
+	for _, b := range fn.Blocks {
+		if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok && len(ret.Results) > 0 && ret.Results[0] == v {
+			return true
+		}
+	}
+	return false
+}
+
+// A fileOp is a call that opens, creates, reads or renames a file by name:
+// of the os package, or of a wrapper that passes its parameters to one.
 type fileOp struct {
-	call *ssa.Call
-	name string    // the callee's full name, e.g. "os.WriteFile"
-	path ssa.Value // the name passed, nil for os.CreateTemp
-	file ssa.Value // the *os.File it returns, if any
-	fn   *ssa.Function
+	call    *ssa.Call
+	name    string    // the callee's full name, e.g. "os.WriteFile"
+	wrapper bool      // the callee is a wrapper (see wrapperFact), not os
+	path    ssa.Value // the name passed (a rename's source), nil for os.CreateTemp
+	pathArg int       // path's index in the call's SSA arguments
+	dst     ssa.Value // a rename's destination
+	dstArg  int
+	file    ssa.Value // the *os.File it returns, if any
+	fn      *ssa.Function
+}
+
+// argExpr returns the source expression of the i'th SSA argument of call,
+// whose receiver, for a static method call, is argument 0.
+func (c *checker) argExpr(call *ssa.Call, i int) ast.Expr {
+	ce := c.calls[call.Pos()]
+	if fn := call.Call.StaticCallee(); fn != nil && fn.Signature.Recv() != nil {
+		if i == 0 {
+			if sel, ok := ce.Fun.(*ast.SelectorExpr); ok {
+				return sel.X
+			}
+			return ce.Fun
+		}
+		i--
+	}
+	return ce.Args[i]
 }
 
 func (op fileOp) reads() bool {
@@ -139,6 +233,9 @@ func (op fileOp) truncates(c *checker) bool {
 // creates reports whether op may create a file, and whether it insists on
 // creating it (O_EXCL). Flags it cannot read count as exclusive, to stay quiet.
 func (op fileOp) creates(c *checker) (creates, excl bool) {
+	if op.wrapper {
+		return true, false // wrapperFact records only creates without O_EXCL
+	}
 	switch op.name {
 	case "os.WriteFile", "io/ioutil.WriteFile", "os.Create":
 		return true, false
@@ -183,7 +280,7 @@ func (c *checker) fileOps(fn *ssa.Function) (ops, renames []fileOp) {
 			op := fileOp{call: call, name: fullName(callee), fn: fn}
 			switch op.name {
 			case "os.Rename":
-				op.path = call.Call.Args[0]
+				op.path, op.dst, op.dstArg = call.Call.Args[0], call.Call.Args[1], 1
 				renames = append(renames, op)
 				continue
 			case "os.Create", "os.OpenFile", "os.Open":
@@ -193,7 +290,24 @@ func (c *checker) fileOps(fn *ssa.Function) (ops, renames []fileOp) {
 			case "os.WriteFile", "io/ioutil.WriteFile", "os.ReadFile", "io/ioutil.ReadFile":
 				op.path = call.Call.Args[0]
 			default:
-				continue
+				w := c.wrapperOf(callee)
+				if w == nil {
+					continue
+				}
+				op.wrapper = true
+				args := call.Call.Args
+				if w.RenameSrc > 0 && w.RenameDst > 0 && w.RenameSrc <= len(args) && w.RenameDst <= len(args) {
+					r := op
+					r.path, r.pathArg, r.dst, r.dstArg = args[w.RenameSrc-1], w.RenameSrc-1, args[w.RenameDst-1], w.RenameDst-1
+					renames = append(renames, r)
+				}
+				if w.Create == 0 || w.Create > len(args) {
+					continue
+				}
+				op.path, op.pathArg = args[w.Create-1], w.Create-1
+				if op.file = extract(call, 0); op.file == nil && call.Call.Signature().Results().Len() == 1 {
+					op.file = call
+				}
 			}
 			ops = append(ops, op)
 		}
@@ -275,7 +389,7 @@ func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
 		shared = "; there another user can also create it first, or plant a symlink to a file of yours (glog's CVE-2024-45339)"
 	}
 	if r != nil {
-		what = fmt.Sprintf("is created and then renamed over %s", render(c.pass.Fset, c.calls[r.call.Pos()].Args[1]))
+		what = fmt.Sprintf("is created and then renamed over %s", render(c.pass.Fset, c.argExpr(r.call, r.dstArg)))
 		noun, harm = "temp file", "so two writers open the same temp file, truncate and interleave their writes, and the rename publishes a spliced file"
 		fix = "use atomicfile.WriteFile, or os.CreateTemp in the target's directory"
 	}
@@ -284,7 +398,7 @@ func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
 		End:      call.End(),
 		Category: PredictableTemp,
 		Message: fmt.Sprintf("predictable-temp: %s %s %s without O_EXCL; its name is %s, %s%s; %s",
-			noun, render(c.pass.Fset, call.Args[0]), what, k.why(), harm, shared, fix),
+			noun, render(c.pass.Fset, c.argExpr(op.call, op.pathArg)), what, k.why(), harm, shared, fix),
 	}
 	if k.varies() {
 		d.SuggestedFixes = c.exclFix(op, call)
@@ -325,11 +439,11 @@ func (c *checker) checkCrossDevice(op fileOp, r fileOp) {
 	} else {
 		src = c.tracer.of(op.call)
 	}
-	if src&kTempDir == 0 || c.tracer.of(r.call.Call.Args[1])&kTempDir != 0 {
+	if src&kTempDir == 0 || c.tracer.of(r.dst)&kTempDir != 0 {
 		return
 	}
 	call := c.calls[op.call.Pos()]
-	dst := c.calls[r.call.Pos()].Args[1]
+	dst := c.argExpr(r.call, r.dstArg)
 	d := analysis.Diagnostic{
 		Pos:      call.Pos(),
 		End:      call.End(),
@@ -339,7 +453,7 @@ func (c *checker) checkCrossDevice(op fileOp, r fileOp) {
 			"create the temp file in the target's directory: os.CreateTemp(filepath.Dir(%[1]s), …)",
 			render(c.pass.Fset, dst), c.where(r.call.Pos())),
 	}
-	d.SuggestedFixes = c.dirFix(op, call, r.call.Call.Args[1])
+	d.SuggestedFixes = c.dirFix(op, call, r.dst)
 	c.report(d)
 }
 
@@ -361,7 +475,7 @@ func (c *checker) dirFix(op fileOp, call *ast.CallExpr, dst ssa.Value) []analysi
 	if op.path == nil {
 		target = call.Args[0]
 	} else {
-		ast.Inspect(call.Args[0], func(n ast.Node) bool {
+		ast.Inspect(c.argExpr(op.call, op.pathArg), func(n ast.Node) bool {
 			if ce, ok := n.(*ast.CallExpr); ok && target == nil {
 				if sel, ok := ce.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "TempDir" {
 					target = ce

@@ -59,8 +59,8 @@ func (c *checker) checkSync(op fileOp, r fileOp) {
 		return
 	}
 	file := "the file"
-	if fn := c.calls[op.call.Pos()]; fn != nil {
-		file = render(c.pass.Fset, fn.Args[0])
+	if op.path != nil {
+		file = render(c.pass.Fset, c.argExpr(op.call, op.pathArg))
 	}
 	if op.name == "os.CreateTemp" || op.name == "io/ioutil.TempFile" {
 		file = "the temp file"
@@ -77,7 +77,7 @@ func (c *checker) checkSync(op fileOp, r fileOp) {
 		Message: fmt.Sprintf("rename-without-sync: %s (written at line %d) is renamed over %s %s: "+
 			"after a crash the rename can be on disk before the data, leaving the target empty or partial; "+
 			"call Sync on the file before closing it, or use atomicfile.WriteFile",
-			file, c.pass.Fset.Position(op.call.Pos()).Line, render(c.pass.Fset, rename.Args[1]), how),
+			file, c.pass.Fset.Position(op.call.Pos()).Line, render(c.pass.Fset, c.argExpr(r.call, r.dstArg)), how),
 	}
 	if closeCall != nil {
 		d.SuggestedFixes = c.syncFix(op.fn, closeCall)

@@ -144,3 +144,34 @@ func (w *writer) commit() error {
 	w.f.Close()
 	return os.Rename(w.tmp, w.path)
 }
+
+// Through wrappers in another package: the create and the rename are seen
+// through their facts, and the missing Sync is found.
+func viaWrappers(target string, data []byte) error {
+	tmp := target + ".tmp"
+	f, err := tmpname.Create(tmp) // want `predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is a fixed name`
+	if err != nil {
+		return err
+	}
+	f.Write(data)
+	f.Close()
+	return tmpname.Replace(tmp, target) // want `rename-without-sync: tmp \(written at line \d+\) is renamed over target with no Sync`
+}
+
+type store struct{ dir string }
+
+func (s *store) create(path string) (*os.File, error) { // want create:`wrapper\(create 2, rename 0 to 0\)`
+	return os.Create(path)
+}
+
+// A method wrapper of the same package: its receiver is parameter 1.
+func (s *store) save(name string, data []byte) error {
+	f, err := s.create(filepath.Join(s.dir, name+"."+strconv.Itoa(os.Getpid()))) // want `predictable-temp: temp file filepath.Join\(s.dir, name\+"."\+strconv.Itoa\(os.Getpid\(\)\)\) is created and then renamed over filepath.Join\(s.dir, name\) without O_EXCL; its name is built from the pid alone`
+	if err != nil {
+		return err
+	}
+	f.Write(data)
+	f.Sync()
+	f.Close()
+	return os.Rename(f.Name(), filepath.Join(s.dir, name))
+}
