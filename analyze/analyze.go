@@ -165,14 +165,44 @@ type window struct {
 	node       *node        // nil for directories and reads of unknown files
 	gen        int          // node.renames when opened
 	writes     int
-	named      bool // still in names[path].active
-	dir        bool // a directory handle, for fsync
-	inPlace    bool // O_TRUNC of a final path: an in-place rewrite unless renamed away
-	renamedAwy bool // its name was renamed or unlinked while it was open
-	ended      bool // closed, or its close inferred
+	named      bool       // still in names[path].active
+	dir        bool       // a directory handle, for fsync
+	inPlace    bool       // O_TRUNC of a final path: an in-place rewrite unless renamed away
+	renamedAwy bool       // its name was renamed or unlinked while it was open
+	episodes   []*episode // collision episodes waiting for it to end
+	ended      bool       // closed, or its close inferred
+	endTS      time.Time  // when it ended
+	nameEndTS  time.Time  // when its name was taken away or it closed
+	last       time.Time  // its last open, write, truncate or sync
 }
 
 func (w *window) writer() bool { return w.flags.Writes() }
+
+// until is when w was last known to hold its file, as of now. A closed
+// window ended at its close. A window without a descriptor could not be
+// closed in the trail: it lasts until now. A window still open with a
+// descriptor lasts until its last activity: recorders see no process exit,
+// so a process that exits without close(2) (the kernel closes its files)
+// would otherwise hold its files for the rest of the trail and collide
+// with every later writer.
+func (w *window) until(now time.Time) time.Time {
+	end := now
+	switch {
+	case w.ended:
+		end = w.endTS
+	case w.fd >= 0:
+		end = w.last
+	}
+	if !w.named && !w.nameEndTS.IsZero() && w.nameEndTS.Before(end) {
+		end = w.nameEndTS // its name was renamed or unlinked away
+	}
+	return end
+}
+
+// overlap reports whether two windows held their file at the same time.
+func overlap(x, y *window, now time.Time) bool {
+	return !x.open.ts.After(y.until(now)) && !y.open.ts.After(x.until(now))
+}
 
 // appender reports whether w writes only at the end (O_APPEND): appends of
 // several processes interleave but never overwrite one another, so a log
@@ -344,7 +374,7 @@ func (a *Analyzer) open(e *trail.Event) {
 		}
 	}
 	a.nextID++
-	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: markOf(e)}
+	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: markOf(e), last: e.TS}
 	switch {
 	case e.Flags&trail.O_TMPFILE == trail.O_TMPFILE:
 		w.node = &node{}
@@ -524,6 +554,7 @@ func (a *Analyzer) write(e *trail.Event) {
 		return
 	}
 	w.writes++
+	w.last = e.TS
 	if w.firstWrite.ts.IsZero() {
 		w.firstWrite = markOf(e)
 	}
@@ -581,7 +612,7 @@ func (a *Analyzer) revive(n *node, e *trail.Event) *window {
 	}
 	w := n.recent[i]
 	n.recent = slices.Delete(n.recent, i, i+1)
-	w.fd, w.inPlace, w.ended = e.FD, false, false // the in-place rewrite, if any, was counted
+	w.fd, w.inPlace, w.ended, w.last = e.FD, false, false, e.TS // the in-place rewrite, if any, was counted
 	a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] = w
 	n.windows = append(n.windows, w)
 	if w.path != "" && n.path == w.path && !w.renamedAwy {
@@ -674,39 +705,60 @@ func (a *Analyzer) rename(e *trail.Event) {
 	a.rmwReplace(e)
 }
 
-// checkTorn reports a rename whose source had more than one writer since
-// it was created, or is still open for writing by another writer.
+// checkTorn reports a rename whose source had two writers at once since
+// it was created (their windows overlapped), or is still being written by
+// another writer that touched it after the renamer last did. Writers one
+// after the other (a linker writes a file, the go command stamps it, then
+// renames it) tear nothing.
 func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	renamer := &window{host: e.Host, pid: e.PID, call: e.Call}
-	var writers, stillOpen []*window
-	for _, w := range n.writers {
-		if !slices.ContainsFunc(writers, func(o *window) bool { return sameWriter(o, w) }) {
-			writers = append(writers, w)
-		}
-	}
+	cands := slices.Clone(n.writers)
+	var renamerLast time.Time
 	for _, w := range n.windows {
-		if w.writer() && !sameWriter(w, renamer) {
-			stillOpen = append(stillOpen, w)
+		if w.writer() && !slices.Contains(cands, w) {
+			cands = append(cands, w)
 		}
 	}
-	if len(writers) < 2 && len(stillOpen) == 0 {
-		return
+	for _, w := range cands {
+		if sameWriter(w, renamer) && w.last.After(renamerLast) {
+			renamerLast = w.last
+		}
 	}
-	all := append(slices.Clip(writers), stillOpen...)
-	if !slices.ContainsFunc(all, func(w *window) bool { return !w.appender() }) {
-		return // appends only: nothing was overwritten
+	var torn []*window
+	mark := func(ws ...*window) {
+		for _, w := range ws {
+			if !slices.Contains(torn, w) {
+				torn = append(torn, w)
+			}
+		}
+	}
+	var stillWriting *window
+	for i, x := range cands {
+		for _, y := range cands[i+1:] {
+			if !sameWriter(x, y) && !(x.appender() && y.appender()) && overlap(x, y, e.TS) {
+				mark(x, y)
+			}
+		}
+		if !x.ended && !sameWriter(x, renamer) && !x.appender() && x.last.After(renamerLast) {
+			mark(x)
+			stillWriting = x
+		}
+	}
+	if len(torn) == 0 || (len(torn) == 1 && stillWriting == nil) {
+		return
 	}
 	f := a.newFinding(TornRename, e.To)
 	f.add(e)
-	for _, w := range all {
+	for _, w := range torn {
 		f.add(w.open.event())
 		f.add(w.firstWrite.event())
 	}
-	why := fmt.Sprintf("written by %d writers (pids %s) since it was created", len(writers), procList(all))
-	if len(writers) < 2 {
-		why = "still open for writing by pid " + proc(stillOpen[0].host, stillOpen[0].pid)
-	} else if len(stillOpen) > 0 {
-		why += ", pid " + proc(stillOpen[0].host, stillOpen[0].pid) + " still writing"
+	why := fmt.Sprintf("written by %d writers at once (pids %s)", len(torn), procList(torn))
+	switch {
+	case stillWriting != nil && len(torn) == 1:
+		why = "still being written by pid " + proc(stillWriting.host, stillWriting.pid)
+	case stillWriting != nil:
+		why += ", pid " + proc(stillWriting.host, stillWriting.pid) + " still writing"
 	}
 	f.Message = fmt.Sprintf("pid %s renamed %s over %s while it was %s: the target can hold a mix of their data", proc(e.Host, e.PID), e.Path, e.To, why)
 }
@@ -812,6 +864,10 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 		return
 	}
 	w.named = false
+	w.nameEndTS = a.last
+	if e != nil {
+		w.nameEndTS = e.TS
+	}
 	if e != nil && w.paired {
 		ev := *e
 		w.nameEnd = &ev
@@ -822,8 +878,47 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 		return
 	}
 	delete(a.names, w.path)
-	if len(ns.pairs) > 0 {
-		a.collision(w.path, ns.pairs)
+	if len(ns.pairs) == 0 {
+		return
+	}
+	// Judge the episode once its windows have ended: a window's later
+	// writes (through the descriptor, after the name moved on) show it
+	// was still active when the other opened.
+	ep := &episode{path: w.path, pairs: ns.pairs}
+	for _, p := range ns.pairs {
+		for _, o := range p {
+			if !o.ended && !slices.Contains(o.episodes, ep) {
+				o.episodes = append(o.episodes, ep)
+				ep.open++
+			}
+		}
+	}
+	if ep.open == 0 {
+		a.judge(ep)
+	}
+}
+
+// An episode is a name that overlapping writers held, waiting for their
+// windows to end before it is judged.
+type episode struct {
+	path  string
+	pairs [][2]*window
+	open  int // windows of the pairs not yet ended
+	done  bool
+}
+
+// judge reports ep as a temp collision if any of its pairs really
+// overlapped: a pair was recorded when its second window opened while the
+// first held the name, but the first may have been a process that had
+// exited without closing (inactive since before the second opened).
+func (a *Analyzer) judge(ep *episode) {
+	if ep.done {
+		return
+	}
+	ep.done = true
+	pairs := slices.DeleteFunc(ep.pairs, func(p [2]*window) bool { return !overlap(p[0], p[1], a.last) })
+	if len(pairs) > 0 {
+		a.collision(ep.path, pairs)
 	}
 }
 
@@ -903,8 +998,26 @@ func longestDigits(s string) int {
 // endFD ends w entirely: its descriptor was closed (e is the close, or the
 // event that shows the close was missed).
 func (a *Analyzer) endFD(w *window, e *trail.Event) {
+	// Only a close says when a descriptor ended. A descriptor number
+	// reused, or the end of the trail, says only that it ended at some
+	// point after its last activity: take the earliest, which invents no
+	// overlap. A window without a descriptor ends with its name.
 	w.ended = true
+	switch {
+	case e != nil && (e.Op == trail.OpClose || w.fd < 0):
+		w.endTS = e.TS
+	case w.fd < 0:
+		w.endTS = a.last
+	default:
+		w.endTS = w.last
+	}
 	a.endName(w, e)
+	for _, ep := range w.episodes {
+		if ep.open--; ep.open == 0 {
+			a.judge(ep)
+		}
+	}
+	w.episodes = nil
 	if w.fd >= 0 && a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] == w {
 		delete(a.fds, pidfd{a.hostID(w.host), w.pid, w.fd})
 	}
