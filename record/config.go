@@ -78,6 +78,7 @@ func underAny(path string, prefixes []string) bool {
 // Stats counts what a recording delivered and lost.
 type Stats struct {
 	Events     uint64   // events written to the trail
+	Calls      uint64   // calls they stand for: more when consecutive writes were coalesced
 	Lost       uint64   // events traced but not delivered
 	LostPerCPU []uint64 // Lost split by CPU
 	NoPath     uint64   // calls not written because their path was unreadable (EFAULT)

@@ -32,10 +32,11 @@ type Recorder struct {
 	rd         *ringbuf.Reader
 	bootToWall int64
 
-	stats    Stats
-	reported uint64    // Lost already written as loss records
-	bpfStats io.Closer // kernel BPF statistics, on while held
-	held     []trail.Event
+	stats     Stats
+	reported  uint64    // Lost already written as loss records
+	bpfStats  io.Closer // kernel BPF statistics, on while held
+	held      []trail.Event
+	lastOfTID map[int]int // coalesce's scratch, reused
 }
 
 // New checks that eBPF can be used here, mounts tracefs if needed, and
@@ -58,7 +59,7 @@ func New(cfg Config) (*Recorder, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, &UnavailableError{Backend: "ebpf", Missing: "permission to raise RLIMIT_MEMLOCK", Err: err}
 	}
-	r := &Recorder{cfg: cfg, prefixes: prefixes}
+	r := &Recorder{cfg: cfg, prefixes: prefixes, lastOfTID: map[int]int{}}
 	if cfg.ProbeStats {
 		if r.bpfStats, err = ebpf.EnableStats(unix.BPF_STATS_RUN_TIME); err != nil {
 			return nil, fmt.Errorf("record: enable BPF run-time statistics: %w", err)
@@ -227,20 +228,27 @@ func (r *Recorder) readProbes() error {
 }
 
 // emit writes the held events older than cutoff (wall-clock ns) in time
-// order. Timestamps are taken on different CPUs just before each event is
-// submitted, so the ring buffer is only nearly sorted.
+// order, with consecutive writes coalesced. Timestamps are taken on
+// different CPUs just before each event is submitted, so the ring buffer is
+// only nearly sorted.
 func (r *Recorder) emit(w *trail.Writer, cutoff int64) error {
-	slices.SortStableFunc(r.held, func(a, b trail.Event) int { return a.TS.Compare(b.TS) })
+	byTime := func(a, b trail.Event) int { return a.TS.Compare(b.TS) }
+	slices.SortStableFunc(r.held, byTime)
 	n := 0
 	for n < len(r.held) && r.held[n].TS.UnixNano() < cutoff {
-		if err := w.Write(&r.held[n]); err != nil && !errors.Is(err, trail.ErrTooLong) {
-			return err
-		}
 		n++
 	}
-	r.stats.Events += uint64(n)
+	out := coalesce(r.held[:n], r.lastOfTID)
+	slices.SortStableFunc(out, byTime)
+	for i := range out {
+		if err := w.Write(&out[i]); err != nil && !errors.Is(err, trail.ErrTooLong) {
+			return err
+		}
+	}
+	r.stats.Events += uint64(len(out))
+	r.stats.Calls += uint64(n)
 	r.held = r.held[:copy(r.held, r.held[n:])]
-	return nil
+	return w.Flush()
 }
 
 // reportLoss writes a loss record for the events lost since the last one.

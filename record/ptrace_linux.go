@@ -182,6 +182,7 @@ func (p *ptracer) exit(s *ptrace.Stop) {
 		p.err = err
 	}
 	p.stats.Events++
+	p.stats.Calls++
 }
 
 // resolveAt makes raw absolute against dirfd (or the cwd for AT_FDCWD) of

@@ -138,9 +138,18 @@ type variant struct {
 }
 
 func overhead(self, heisen, dir string, rounds, procs, n int) {
+	trail := filepath.Join(dir, "trail.jsonl")
+	shmTrail := trail
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		shmTrail = filepath.Join("/dev/shm", filepath.Base(dir)+".trail.jsonl")
+		defer os.Remove(shmTrail)
+	}
 	variants := []variant{
 		{"untraced", func(string) []string { return nil }},
-		{"heisen record", func(t string) []string {
+		{"heisen record, trail on tmpfs", func(string) []string {
+			return []string{heisen, "record", "-o", shmTrail, "--path", dir, "--"}
+		}},
+		{"heisen record, trail on disk", func(t string) []string {
 			return []string{heisen, "record", "-o", t, "--path", dir, "--"}
 		}},
 		{"strace -f", func(string) []string {
@@ -152,7 +161,6 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 	}
 	times := make([][]float64, len(variants))
 	events := make([]int, 0, rounds)
-	trail := filepath.Join(dir, "trail.jsonl")
 	fmt.Printf("== workload: %d processes x %d replaces (open, 8 x write 512 B, close, rename), %d rounds interleaved\n", procs, n, rounds)
 	for r := range rounds {
 		for k := range variants {
@@ -175,8 +183,8 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 				die(fmt.Errorf("%s: output %q", v.name, out.String()))
 			}
 			times[i] = append(times[i], ns/1e6)
-			if v.name == "heisen record" {
-				events = append(events, countLines(trail))
+			if strings.HasPrefix(v.name, "heisen record") {
+				events = append(events, countLines(argv[3]))
 				if m := lostRe.FindStringSubmatch(errb.String()); m != nil {
 					fmt.Printf("   round %d: heisen record lost %s events\n", r, m[1])
 				}
@@ -184,10 +192,10 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 		}
 	}
 	base := median(times[0])
-	fmt.Printf("%-26s %12s %8s   %s\n", "variant", "median ms", "ratio", "all rounds (ms)")
+	fmt.Printf("%-30s %10s %7s   %s\n", "variant", "median ms", "ratio", "all rounds (ms)")
 	for i, v := range variants {
 		m := median(times[i])
-		fmt.Printf("%-26s %12.1f %7.2fx   %s\n", v.name, m, m/base, fmtAll(times[i]))
+		fmt.Printf("%-30s %10.1f %6.2fx   %s\n", v.name, m, m/base, fmtAll(times[i]))
 	}
 	fmt.Printf("heisen record wrote %d events per run (median); expected %d\n", int(median(ints(events))), procs*n*11)
 }
@@ -202,9 +210,8 @@ func latency(self, heisen, dir string, rounds int) {
 		os.Remove(target)
 		start := time.Now()
 		c := exec.Command(heisen, "record", "-o", trail, "--path", dir, "--", self, "touch", target)
-		c.Stderr = os.Stderr
-		if err := c.Run(); err != nil {
-			die(fmt.Errorf("latency run: %w", err))
+		if out, err := c.CombinedOutput(); err != nil {
+			die(fmt.Errorf("latency run: %w: %s", err, out))
 		}
 		ts := firstTS(trail)
 		lat = append(lat, float64(ts.Sub(start).Microseconds())/1000)

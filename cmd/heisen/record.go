@@ -109,6 +109,9 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "heisen record: probe %s: %d runs, %v, %.0f ns/run\n", p.Name, p.Runs, p.Runtime, per)
 	}
 	fmt.Fprintf(stderr, "heisen record: %d events", st.Events)
+	if st.Calls > st.Events {
+		fmt.Fprintf(stderr, " for %d calls (consecutive writes coalesced)", st.Calls)
+	}
 	if st.NoPath > 0 {
 		fmt.Fprintf(stderr, ", %d calls with an unreadable path skipped", st.NoPath)
 	}
