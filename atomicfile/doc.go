@@ -18,7 +18,7 @@
 //	(default)   openat(dir, O_TMPFILE|O_WRONLY)  flock  write…  fdatasync
 //	            fstatfs(dir)  [is it btrfs?]
 //	            linkat(fd, "", dir, ".<base>.<128 random bits>.tmp", AT_EMPTY_PATH)
-//	            [btrfs only: fdatasync again]  renameat(temp, target)  fsync(dir)
+//	            [btrfs only: fdatasync again]  renameat2(temp, target, 0)  fsync(dir)
 //	AtomicOnly  the same without fstatfs, fdatasync and fsync
 //
 // fchown and fchmod are added when the target's owner or mode differs from
@@ -117,9 +117,10 @@
 //
 // # Not tested on this machine
 //
-// The tests run on Linux (ext4 and tmpfs, as root and as another user). The
-// darwin and Windows code only compiles and passes go vet and staticcheck
-// here. The btrfs second fdatasync and power loss itself (a process kill
-// keeps the page cache) are not exercised; ErrNotDurable is checked against
-// a procfs directory, which refuses fsync with EINVAL as vboxsf does.
+// The tests run on Linux/amd64 (ext4 and tmpfs, as root and as another
+// user). The other Linux ports (32-bit, riscv64, loong64…), darwin and
+// Windows only compile and pass go vet and staticcheck here. The btrfs
+// second fdatasync and power loss itself (a process kill keeps the page
+// cache) are not exercised; ErrNotDurable is checked against a procfs
+// directory, which refuses fsync with EINVAL as vboxsf does.
 package atomicfile

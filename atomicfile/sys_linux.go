@@ -126,24 +126,15 @@ func (f *File) dropOld() {
 
 func isBtrfs(dirfd int) bool {
 	var st unix.Statfs_t
-	return unix.Fstatfs(dirfd, &st) == nil && st.Type == unix.BTRFS_SUPER_MAGIC
+	// Type is int32 on 32-bit ports, where the magic number overflows it.
+	return unix.Fstatfs(dirfd, &st) == nil && uint32(st.Type) == unix.BTRFS_SUPER_MAGIC
 }
 
 func dataSync(fd int) error { return unix.Fdatasync(fd) }
 func fullSync(fd int) error { return unix.Fsync(fd) }
 
 func renameNoReplace(dirfd int, from, to string) error {
-	var fbuf, tbuf [nameMax]byte
-	fp, err := cstring(fbuf[:], from)
-	if err != nil {
-		return err
-	}
-	tp, err := cstring(tbuf[:], to)
-	if err != nil {
-		return err
-	}
-	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT2, uintptr(dirfd), uintptr(unsafe.Pointer(fp)), uintptr(dirfd), uintptr(unsafe.Pointer(tp)), unix.RENAME_NOREPLACE, 0)
-	return errnoErr(e)
+	return renameat2(dirfd, from, to, unix.RENAME_NOREPLACE)
 }
 
 func readUmask() (uint32, bool) {
@@ -214,6 +205,16 @@ func sysStat(dirfd int, name string, follow bool) (statInfo, error) {
 }
 
 func sysRenameat(dirfd int, from, to string) error {
+	err := renameat2(dirfd, from, to, 0)
+	if err == unix.ENOSYS { // before Linux 3.15; riscv64 and loong64 have only renameat2
+		return unix.Renameat(dirfd, from, dirfd, to)
+	}
+	return err
+}
+
+// renameat2 renames within one directory. It is the one rename system call
+// every Linux port has (riscv64 and loong64 lack renameat).
+func renameat2(dirfd int, from, to string, flags uint) error {
 	var fbuf, tbuf [nameMax]byte
 	fp, err := cstring(fbuf[:], from)
 	if err != nil {
@@ -223,7 +224,7 @@ func sysRenameat(dirfd int, from, to string) error {
 	if err != nil {
 		return err
 	}
-	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT, uintptr(dirfd), uintptr(unsafe.Pointer(fp)), uintptr(dirfd), uintptr(unsafe.Pointer(tp)), 0, 0)
+	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT2, uintptr(dirfd), uintptr(unsafe.Pointer(fp)), uintptr(dirfd), uintptr(unsafe.Pointer(tp)), uintptr(flags), 0)
 	return errnoErr(e)
 }
 
