@@ -403,12 +403,13 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 		}
 		return
 	}
-	// The inode is the truth when the name names another file: an eBPF
-	// recorder resolves the path when the call returns, so an open racing
-	// with a rename of its file can carry the new name (a writer that logs
-	// after the call, the old one). A name the trail does not know yet is
-	// another link to the inode and is kept.
-	if n != nil && e.Ino != 0 && n.key.ino == e.Ino && n.path != "" && n.path != e.Path {
+	// An eBPF recorder resolves the path when the call returns, so an open
+	// racing with the rename of its file into place carries the rename's
+	// destination: when the path is a rename target naming another file
+	// and the inode is one the trail knows under another name, the inode
+	// is the truth. Any other disagreement (a hard link, or an inode number
+	// reused in a trail whose writers log after the call) keeps the path.
+	if n != nil && e.Ino != 0 && n.key.ino == e.Ino && n.path != "" && n.path != e.Path && a.targets[e.Path] {
 		if other := a.byPath[e.Path]; other != nil && other != n {
 			w.path = n.path
 		}
