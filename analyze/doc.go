@@ -13,7 +13,7 @@
 //
 //	temp-collision      error    overlapping write-opens of one path (open with flags; close or rename ends a window)
 //	shared-inode-write  error    writes through two names of one file, windows overlapping (write events)
-//	torn-rename         error    rename of a file with two writers since its creation, or still open for writing by another
+//	torn-rename         error    rename of a file two writers wrote at once since its creation, or another still writes
 //	write-after-rename  error    a write through a descriptor opened before the file was renamed into place
 //	lost-update         error    two read → replace windows on one target overlapping, each read tied to its
 //	                             replace by a call id or held open across it (a closed read may be a verification)
@@ -37,8 +37,18 @@
 // Events naming a host keep its processes apart from other hosts' (pids
 // repeat across machines); paths are shared, as on a network file system.
 //
+// A window lasts from its open to its close. Recorders see no process
+// exit, and the kernel closes an exiting process's files without close(2),
+// so a window never closed lasts until its last activity (open, write,
+// truncate): otherwise a process that exited would hold its files for the
+// rest of the trail and collide with every later writer. Collisions and
+// torn renames need windows that really overlapped; writers in turn (a
+// linker writes a binary, the go command stamps its build ID, then renames
+// it) are not a race.
+//
 // Near-misses give no finding: the same temp name used in turn (at
 // different seconds, or by one process again and again), renames of files
-// with one writer, an O_TRUNC reopen after the previous writer closed.
+// with one writer or with writers in turn, an O_TRUNC reopen after the
+// previous writer closed, appends to a shared log.
 // Failed calls (err set or ret < 0) change nothing.
 package analyze

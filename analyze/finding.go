@@ -21,9 +21,10 @@ const (
 	// SharedInodeWrite: writes to one file from different processes whose
 	// windows overlap, the file opened under different names.
 	SharedInodeWrite Kind = "shared-inode-write"
-	// TornRename: a rename whose source was written by more than one writer
-	// since it was created, or was still open for writing by another
-	// process. It explains a corrupt target.
+	// TornRename: a rename whose source had two writers at once since it
+	// was created (their windows overlapped), or is still being written by
+	// another process. It explains a corrupt target. Writers one after the
+	// other are not torn.
 	TornRename Kind = "torn-rename"
 	// WriteAfterRename: a write through a descriptor opened before its file
 	// was renamed into place: readers see the target change.
