@@ -388,6 +388,28 @@ func (a *Analyzer) open(e *trail.Event) {
 	}
 	if fd >= 0 {
 		a.fds[pidfd{a.hostID(e.Host), e.PID, fd}] = w
+		if len(a.fds) > maxOpen {
+			a.evict()
+		}
+	}
+}
+
+// maxOpen bounds the descriptor table. Processes that exit without
+// close(2) leave windows the trail never closes; a long recording of many
+// short processes would otherwise grow the table without end.
+var maxOpen = 1 << 16
+
+// evict ends the least recently active half of the open windows, as if
+// their processes had exited right after their last activity, which is
+// what until assumes of them already.
+func (a *Analyzer) evict() {
+	ws := make([]*window, 0, len(a.fds))
+	for _, w := range a.fds {
+		ws = append(ws, w)
+	}
+	slices.SortFunc(ws, func(x, y *window) int { return cmp.Or(x.last.Compare(y.last), cmp.Compare(x.id, y.id)) })
+	for _, w := range ws[:len(ws)/2] {
+		a.endFD(w, nil)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/heisen-dev/heisen/trail"
 	"github.com/heisen-dev/heisen/trail/trailtest"
@@ -66,5 +67,27 @@ func TestGeneratedTrail(t *testing.T) {
 			}
 			t.Logf("findings: %v", found)
 		})
+	}
+}
+
+// TestEvictBoundsDescriptors feeds opens that are never closed, from ever
+// new processes (as when processes exit without close(2)): the descriptor
+// table must stay bounded, and the evicted windows still count as writers
+// in turn, not at once.
+func TestEvictBoundsDescriptors(t *testing.T) {
+	defer func(n int) { maxOpen = n }(maxOpen)
+	maxOpen = 100
+	a := New(Options{})
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		e := trail.Event{TS: t0.Add(time.Duration(i) * time.Millisecond), PID: 1000 + i, TID: 1000 + i, Op: trail.OpOpen,
+			Path: "/e/out.tmp", FD: 3, Flags: trail.O_WRONLY | trail.O_CREAT, Ret: 3, Off: -1, Len: -1, Pos: trail.Pos{File: "e", Line: i + 1}}
+		a.Add(&e)
+		if len(a.fds) > maxOpen {
+			t.Fatalf("after %d opens the table holds %d windows, want ≤ %d", i+1, len(a.fds), maxOpen)
+		}
+	}
+	for _, f := range a.Finish() {
+		t.Errorf("finding from processes that each opened once and exited: %s %s", f.Kind, f.Message)
 	}
 }
