@@ -16,8 +16,10 @@ const chaosShare = 0.25
 
 // chaos stops a random process of the tree rooted at root with SIGSTOP for
 // 1–50 ms at random moments, rr's chaos mode from outside, until done is
-// closed. The stopped time never exceeds chaosShare of the elapsed time, and
-// every stopped process is continued before chaos returns.
+// closed. The stopped time never exceeds chaosShare of the elapsed time by
+// more than chaos's own scheduling delay (a stop lasts until chaos gets a CPU
+// to continue it), and every stopped process is continued before chaos
+// returns.
 func chaos(done <-chan struct{}, root int, rng *rand.Rand) {
 	start := time.Now()
 	var stopped time.Duration
