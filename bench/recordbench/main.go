@@ -161,6 +161,7 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 	}
 	times := make([][]float64, len(variants))
 	events := make([]int, 0, rounds)
+	calls := make([]int, 0, rounds)
 	fmt.Printf("== workload: %d processes x %d replaces (open, 8 x write 512 B, close, rename), %d rounds interleaved\n", procs, n, rounds)
 	for r := range rounds {
 		for k := range variants {
@@ -185,6 +186,11 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 			times[i] = append(times[i], ns/1e6)
 			if strings.HasPrefix(v.name, "heisen record") {
 				events = append(events, countLines(argv[3]))
+				c := events[len(events)-1] // nothing coalesced: one event per call
+				if m := callsRe.FindStringSubmatch(errb.String()); m != nil {
+					c, _ = strconv.Atoi(m[1])
+				}
+				calls = append(calls, c)
 				if m := lostRe.FindStringSubmatch(errb.String()); m != nil {
 					fmt.Printf("   round %d: heisen record lost %s events\n", r, m[1])
 				}
@@ -197,10 +203,14 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 		m := median(times[i])
 		fmt.Printf("%-30s %10.1f %6.2fx   %s\n", v.name, m, m/base, fmtAll(times[i]))
 	}
-	fmt.Printf("heisen record wrote %d events per run (median); expected %d\n", int(median(ints(events))), procs*n*11)
+	fmt.Printf("heisen record wrote %d events per run (median) for %d calls (the workload makes %d)\n",
+		int(median(ints(events))), int(median(ints(calls))), procs*n*11)
 }
 
-var lostRe = regexp.MustCompile(`lost (\d+)`)
+var (
+	lostRe  = regexp.MustCompile(`lost (\d+)`)
+	callsRe = regexp.MustCompile(`events for (\d+) calls`)
+)
 
 func latency(self, heisen, dir string, rounds int) {
 	trail := filepath.Join(dir, "lat.jsonl")
