@@ -3,6 +3,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"path/filepath"
@@ -63,8 +64,9 @@ var errShort = errors.New("record: short event")
 var errNoPath = errors.New("record: event without a path")
 
 // decode fills e from one ring-buffer record. bootToWall is added to the
-// kernel's boot-time clock to get wall-clock nanoseconds.
-func decode(raw []byte, bootToWall int64, e *trail.Event) error {
+// kernel's boot-time clock to get wall-clock nanoseconds. Strings come
+// from names, so a file written a thousand times costs one allocation.
+func decode(raw []byte, bootToWall int64, names interner, e *trail.Event) error {
 	if len(raw) < headerSize {
 		return errShort
 	}
@@ -97,14 +99,14 @@ func decode(raw []byte, bootToWall int64, e *trail.Event) error {
 		if l > len(data) {
 			return errShort
 		}
-		strs[i], data = string(data[:l]), data[l:]
+		strs[i], data = names.str(data[:l]), data[l:]
 	}
 
 	*e = trail.Event{
 		TS:   time.Unix(0, int64(ts)+bootToWall),
 		PID:  int(pid),
 		TID:  int(tid),
-		Comm: cString(comm),
+		Comm: names.str(cString(comm)),
 		Op:   trailOps[op],
 		Path: joinPath(strs[0], strs[1]),
 		To:   joinPath(strs[2], strs[3]),
@@ -158,13 +160,29 @@ func joinPath(dir, raw string) string {
 	return filepath.Clean(dir + "/" + raw)
 }
 
-func cString(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
-		}
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
 	}
-	return string(b)
+	return b
+}
+
+// An interner hands out one string per distinct byte sequence, up to
+// maxInterned of them (then it starts over), so memory stays bounded.
+type interner map[string]string
+
+const maxInterned = 4096
+
+func (in interner) str(b []byte) string {
+	if s, ok := in[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	if len(in) >= maxInterned {
+		clear(in)
+	}
+	s := string(b)
+	in[s] = s
+	return s
 }
 
 // named reports whether e has the paths its op needs to be a trail event.

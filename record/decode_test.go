@@ -6,8 +6,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -67,7 +69,7 @@ func TestDecode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var e trail.Event
-			if err := decode(tc.raw, 1000, &e); err != nil {
+			if err := decode(tc.raw, 1000, interner{}, &e); err != nil {
 				t.Fatal(err)
 			}
 			if !e.TS.Equal(time.Unix(0, 1005)) {
@@ -92,7 +94,7 @@ func TestDecodeRejects(t *testing.T) {
 		"no op":           rawEvent(bpf.RecordEvent{}),
 		"no path":         rawEvent(bpf.RecordEvent{Op: kOpenat, Ret: -int64(unix.EFAULT)}),
 	} {
-		if err := decode(raw, 0, &e); err == nil {
+		if err := decode(raw, 0, interner{}, &e); err == nil {
 			t.Errorf("%s: decoded without error", name)
 		}
 	}
@@ -133,7 +135,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var e trail.Event
-		if err := decode(raw, 0, &e); err != nil {
+		if err := decode(raw, 0, interner{}, &e); err != nil {
 			return
 		}
 		if e.Op == trail.OpNone || e.Src != "ebpf" {
@@ -158,4 +160,18 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip of %s: %q %q", line, back.Path, back.To)
 		}
 	})
+}
+
+func TestInternerReusesAndStaysBounded(t *testing.T) {
+	in := interner{}
+	a, b := in.str([]byte("/tmp/x")), in.str([]byte("/tmp/x"))
+	if a != "/tmp/x" || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("two lookups of one name gave different strings")
+	}
+	for i := range 3 * maxInterned {
+		in.str([]byte(strconv.Itoa(i)))
+	}
+	if len(in) > maxInterned {
+		t.Errorf("interner holds %d names, bound %d", len(in), maxInterned)
+	}
 }

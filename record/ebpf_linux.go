@@ -37,6 +37,7 @@ type Recorder struct {
 	bpfStats  io.Closer // kernel BPF statistics, on while held
 	held      []trail.Event
 	lastOfTID map[int]int // coalesce's scratch, reused
+	names     interner
 }
 
 // New checks that eBPF can be used here, mounts tracefs if needed, and
@@ -59,7 +60,7 @@ func New(cfg Config) (*Recorder, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, &UnavailableError{Backend: "ebpf", Missing: "permission to raise RLIMIT_MEMLOCK", Err: err}
 	}
-	r := &Recorder{cfg: cfg, prefixes: prefixes, lastOfTID: map[int]int{}}
+	r := &Recorder{cfg: cfg, prefixes: prefixes, lastOfTID: map[int]int{}, names: interner{}}
 	if cfg.ProbeStats {
 		if r.bpfStats, err = ebpf.EnableStats(unix.BPF_STATS_RUN_TIME); err != nil {
 			return nil, fmt.Errorf("record: enable BPF run-time statistics: %w", err)
@@ -177,7 +178,7 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 				return fmt.Errorf("record: read ring buffer: %w", err)
 			}
 			var e trail.Event
-			if err := decode(rec.RawSample, r.bootToWall, &e); errors.Is(err, errNoPath) {
+			if err := decode(rec.RawSample, r.bootToWall, r.names, &e); errors.Is(err, errNoPath) {
 				r.stats.NoPath++
 				continue
 			} else if err != nil {

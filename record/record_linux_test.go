@@ -616,3 +616,39 @@ func TestAttach(t *testing.T) {
 	evs, _ := readTrail(t, f)
 	find(t, evs, trail.OpRename, filepath.Join(dir, "f"))
 }
+
+// Cancelling the context (heisen record's SIGINT/SIGTERM) stops COMMAND
+// with SIGTERM, still delivers what was recorded, and returns its status.
+func TestInterruptStopsCleanly(t *testing.T) {
+	dir := realTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // interrupt once the command has written
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "f")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	var buf bytes.Buffer
+	w := trail.NewWriter(&buf)
+	cmd := exec.Command("sh", "-c", `cd "$1" && echo x > f && exec sleep 60`, "sh", dir)
+	start := time.Now()
+	code, _, err := RunCommand(ctx, Config{Paths: []string{dir}}, cmd, w)
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("eBPF unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > stopGrace {
+		t.Errorf("stopping took %v", took)
+	}
+	if code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit code %d, want %d (SIGTERM)", code, 128+int(syscall.SIGTERM))
+	}
+	evs, _ := readTrail(t, &buf)
+	find(t, evs, trail.OpOpen, filepath.Join(dir, "f"))
+}
