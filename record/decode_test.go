@@ -5,8 +5,8 @@ package record
 import (
 	"bytes"
 	"encoding/binary"
-	"testing"
 	"strconv"
+	"testing"
 	"time"
 	"unicode/utf8"
 	"unsafe"
