@@ -180,6 +180,7 @@ func Run(ctx context.Context, cmd *Cmd, cfg *Config, started func(pid int)) (Res
 		cfg:     cfg,
 		tasks:   map[int]*task{},
 		procs:   map[int]bool{},
+		group:   cmd.Setpgid,
 		started: started,
 	}
 	spawn := &spawn{
@@ -201,7 +202,7 @@ func Run(ctx context.Context, cmd *Cmd, cfg *Config, started func(pid int)) (Res
 	case o := <-done:
 		return o.res, o.err
 	case <-ctx.Done():
-		t.killAll(cmd.Setpgid)
+		t.killAll()
 		o := <-done
 		if o.err == nil {
 			o.err = ctx.Err()
@@ -274,9 +275,11 @@ type tracer struct {
 	tasks   map[int]*task
 	started func(int)
 
-	mu    sync.Mutex
-	procs map[int]bool // live thread groups, for killAll
-	root  int
+	mu     sync.Mutex
+	procs  map[int]bool // live thread groups, for killAll
+	root   int
+	group  bool // root leads a process group, killed with it
+	killed bool // killAll ran: every process is killed as it appears
 }
 
 // wnothread is __WNOTHREAD: wait only for this thread's children and
@@ -366,8 +369,8 @@ func (t *tracer) start(s *spawn) (int, error) {
 	t.tasks[pid] = &task{tid: pid, pid: pid}
 	t.mu.Lock()
 	t.root = pid
-	t.procs[pid] = true
 	t.mu.Unlock()
+	t.addProc(pid)
 	if t.started != nil {
 		t.started(pid)
 	}
@@ -377,11 +380,14 @@ func (t *tracer) start(s *spawn) (int, error) {
 	return pid, nil
 }
 
-// killAll kills the process group and every traced process.
-func (t *tracer) killAll(group bool) {
+// killAll kills the process group and every traced process, and has
+// addProc kill those still to come: a cancellation that arrives before the
+// command is traced, or while it forks, must not let any process run on.
+func (t *tracer) killAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if group && t.root > 0 {
+	t.killed = true
+	if t.group && t.root > 0 {
 		unix.Kill(-t.root, unix.SIGKILL)
 	}
 	for pid := range t.procs {
@@ -487,8 +493,11 @@ func (t *tracer) enter(tid int, tk *task) *task {
 
 func (t *tracer) addProc(pid int) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.procs[pid] = true
-	t.mu.Unlock()
+	if t.killed {
+		unix.Kill(pid, unix.SIGKILL)
+	}
 }
 
 // resume restarts a stopped thread, asking for the exit stop when one is

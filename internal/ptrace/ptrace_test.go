@@ -265,6 +265,25 @@ func TestCancelKillsTheTree(t *testing.T) {
 	}
 }
 
+func TestCancelBeforeStartKillsTheCommand(t *testing.T) {
+	// A context cancelled before the command is traced (an interrupt that
+	// lands as a run starts) must still kill it, not wait for it to end.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", "sleep 30 & sleep 30; wait"}, Setpgid: true}
+	res, err := Run(ctx, cmd, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err %v, want the context's", err)
+	}
+	if !res.Status.Signaled() || res.Status.Signal() != unix.SIGKILL {
+		t.Errorf("status %v, want killed by SIGKILL", res.Status)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v to cancel", time.Since(start))
+	}
+}
+
 func TestDoesNotReapOtherChildren(t *testing.T) {
 	// Leave live children on several threads of the pool, so that Run's
 	// goroutine likely starts on a thread that has one.
