@@ -105,8 +105,8 @@ type Finding struct {
 	Count    int    // occurrences grouped into this finding (warnings group per target)
 
 	// Evidence holds the events that prove the finding, each with its
-	// trail file:line in Pos, in trail order; at most maxEvidence of them,
-	// Omitted counting the others.
+	// trail file:line in Pos, in time order; at most 16 of them, Omitted
+	// counting the others.
 	Evidence []trail.Event
 	Omitted  int
 }
