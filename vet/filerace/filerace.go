@@ -124,13 +124,14 @@ type checker struct {
 // Parameters are numbered from 1, with the receiver first; 0 means none.
 type wrapperFact struct {
 	Create               int // creates this parameter's file without O_EXCL and returns it first
+	Write                int // writes this parameter's file whole, like os.WriteFile, and never syncs
 	RenameSrc, RenameDst int // renames the first parameter's file to the second's
 }
 
 func (*wrapperFact) AFact() {}
 
 func (w *wrapperFact) String() string {
-	return fmt.Sprintf("wrapper(create %d, rename %d to %d)", w.Create, w.RenameSrc, w.RenameDst)
+	return fmt.Sprintf("wrapper(create %d, write %d, rename %d to %d)", w.Create, w.Write, w.RenameSrc, w.RenameDst)
 }
 
 // wrapperOf returns what fn does with files named by its parameters, or nil.
@@ -161,8 +162,13 @@ func (c *checker) wrapperOf(fn *ssa.Function) *wrapperFact {
 	}
 	for _, op := range ops {
 		creates, excl := op.creates(c)
-		if p := param(op.path); creates && !excl && p > 0 && op.file != nil && returnsFirst(fn, op.file) {
+		p := param(op.path)
+		switch {
+		case !creates || excl || p == 0:
+		case op.file != nil && returnsFirst(fn, op.file):
 			w.Create = p
+		case op.writesWhole() && !syncs(fn):
+			w.Write = p
 		}
 	}
 	if w == (wrapperFact{}) {
@@ -212,6 +218,12 @@ func (c *checker) argExpr(call *ssa.Call, i int) ast.Expr {
 	return ce.Args[i]
 }
 
+// writesWhole reports whether op writes a whole file and closes it, like
+// os.WriteFile, without handing the file to its caller.
+func (op fileOp) writesWhole() bool {
+	return op.name == "os.WriteFile" || op.name == "io/ioutil.WriteFile" || op.wrapper && op.file == nil
+}
+
 func (op fileOp) reads() bool {
 	switch op.name {
 	case "os.ReadFile", "io/ioutil.ReadFile", "os.Open":
@@ -221,6 +233,9 @@ func (op fileOp) reads() bool {
 }
 
 func (op fileOp) truncates(c *checker) bool {
+	if op.wrapper {
+		return op.writesWhole()
+	}
 	switch op.name {
 	case "os.WriteFile", "io/ioutil.WriteFile", "os.Create":
 		return true
@@ -301,12 +316,16 @@ func (c *checker) fileOps(fn *ssa.Function) (ops, renames []fileOp) {
 					r.path, r.pathArg, r.dst, r.dstArg = args[w.RenameSrc-1], w.RenameSrc-1, args[w.RenameDst-1], w.RenameDst-1
 					renames = append(renames, r)
 				}
-				if w.Create == 0 || w.Create > len(args) {
+				switch {
+				case w.Create > 0 && w.Create <= len(args):
+					op.path, op.pathArg = args[w.Create-1], w.Create-1
+					if op.file = extract(call, 0); op.file == nil && call.Call.Signature().Results().Len() == 1 {
+						op.file = call
+					}
+				case w.Write > 0 && w.Write <= len(args):
+					op.path, op.pathArg = args[w.Write-1], w.Write-1
+				default:
 					continue
-				}
-				op.path, op.pathArg = args[w.Create-1], w.Create-1
-				if op.file = extract(call, 0); op.file == nil && call.Call.Signature().Results().Len() == 1 {
-					op.file = call
 				}
 			}
 			ops = append(ops, op)

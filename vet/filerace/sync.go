@@ -31,6 +31,29 @@ var syncFuncs = map[string]bool{
 	"golang.org/x/sys/unix.Sync": true, "golang.org/x/sys/unix.Syncfs": true,
 }
 
+// isSync reports whether instr calls a function that syncs a file, or
+// takes a file's descriptor (to sync it by hand, perhaps).
+func isSync(instr ssa.Instruction) bool {
+	call, ok := instr.(*ssa.Call)
+	if !ok || call.Call.StaticCallee() == nil {
+		return false
+	}
+	name := fullName(call.Call.StaticCallee())
+	return syncFuncs[name] || name == "(*os.File).Fd" || name == "(*os.File).SyscallConn"
+}
+
+// syncs reports whether fn may sync a file anywhere.
+func syncs(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if isSync(instr) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // checkSync reports a rename of a freshly written file that some path
 // reaches without syncing the file first: the lostcancel search, on SSA
 // blocks, from the create to the rename, pruned where the file is synced.
@@ -38,10 +61,10 @@ func (c *checker) checkSync(op fileOp, r fileOp) {
 	stops := map[ssa.Instruction]bool{}
 	var closeCall *ssa.Call
 	switch {
-	case op.name == "os.WriteFile" || op.name == "io/ioutil.WriteFile":
+	case op.writesWhole():
 		for _, b := range op.fn.Blocks {
 			for _, instr := range b.Instrs {
-				if call, ok := instr.(*ssa.Call); ok && call.Call.StaticCallee() != nil && syncFuncs[fullName(call.Call.StaticCallee())] {
+				if isSync(instr) {
 					stops[instr] = true
 				}
 			}

@@ -34,7 +34,7 @@ func writeState(b []byte) error {
 }
 
 // Read-modify-write in one function.
-func bump(path string) error {
+func bump(path string) error { // want bump:`wrapper\(create 0, write 1, rename 0 to 0\)`
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -43,10 +43,10 @@ func bump(path string) error {
 }
 
 // Written but never read by this package: quiet.
-func export(out string, b []byte) error { return os.WriteFile(out, b, 0o644) }
+func export(out string, b []byte) error { return os.WriteFile(out, b, 0o644) } // want export:`wrapper\(create 0, write 1, rename 0 to 0\)`
 
 // Read, and written elsewhere: different names, quiet.
-func copyTo(in, out string) error {
+func copyTo(in, out string) error { // want copyTo:`wrapper\(create 0, write 2, rename 0 to 0\)`
 	b, err := os.ReadFile(in)
 	if err != nil {
 		return err

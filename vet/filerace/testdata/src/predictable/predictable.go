@@ -1,6 +1,7 @@
 package predictable
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ func story(target string, data []byte) error {
 	if err := os.WriteFile(tmp, data, 0o644); err != nil { // want `predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is built from the clock`
 		return err
 	}
-	return os.Rename(tmp, target) // want `rename-without-sync: tmp \(written at line 17\) is renamed over target but os.WriteFile never syncs`
+	return os.Rename(tmp, target) // want `rename-without-sync: tmp \(written at line 18\) is renamed over target but os.WriteFile never syncs`
 }
 
 func fixedSuffix(target string, data []byte) error {
@@ -160,7 +161,7 @@ func viaWrappers(target string, data []byte) error {
 
 type store struct{ dir string }
 
-func (s *store) create(path string) (*os.File, error) { // want create:`wrapper\(create 2, rename 0 to 0\)`
+func (s *store) create(path string) (*os.File, error) { // want create:`wrapper\(create 2, write 0, rename 0 to 0\)`
 	return os.Create(path)
 }
 
@@ -174,4 +175,21 @@ func (s *store) save(name string, data []byte) error {
 	f.Sync()
 	f.Close()
 	return os.Rename(f.Name(), filepath.Join(s.dir, name))
+}
+
+// A helper that writes a whole file like os.WriteFile, and never syncs.
+func writeJSON(path string, v any) error { // want writeJSON:`wrapper\(create 0, write 1, rename 0 to 0\)`
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+func viaWriteWrapper(target string, v any) error {
+	tmp := target + "." + strconv.FormatInt(time.Now().Unix(), 10)
+	if err := writeJSON(tmp, v); err != nil { // want `predictable-temp: temp file tmp is created and then renamed over target .*built from the clock`
+		return err
+	}
+	return os.Rename(tmp, target) // want `rename-without-sync: tmp \(written at line \d+\) is renamed over target but predictable.writeJSON never syncs`
 }

@@ -138,7 +138,7 @@ func useAtomicfile(target string, data []byte) error {
 }
 
 // A name the function is given: nothing known about it.
-func given(tmp, target string) error { // want given:`wrapper\(create 0, rename 1 to 2\)`
+func given(tmp, target string) error { // want given:`wrapper\(create 0, write 0, rename 1 to 2\)`
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err

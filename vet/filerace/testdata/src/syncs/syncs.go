@@ -59,7 +59,7 @@ func syncAlways(target string, data []byte) error {
 }
 
 // Renaming a file that is not the one written is not this pattern.
-func renameOther(a, b string) error { // want renameOther:`wrapper\(create 0, rename 2 to 1\)`
+func renameOther(a, b string) error { // want renameOther:`wrapper\(create 0, write 0, rename 2 to 1\)`
 	f, err := os.Create(a)
 	if err != nil {
 		return err

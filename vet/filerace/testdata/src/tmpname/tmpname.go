@@ -26,11 +26,11 @@ func Suffix(target, suffix string) string { // want Suffix:`name\(\)`
 }
 
 // Create opens a file for writing, truncating it: a create wrapper.
-func Create(path string) (*os.File, error) { // want Create:`wrapper\(create 1, rename 0 to 0\)`
+func Create(path string) (*os.File, error) { // want Create:`wrapper\(create 1, write 0, rename 0 to 0\)`
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 }
 
 // Replace renames src over dst: a rename wrapper.
-func Replace(src, dst string) error { // want Replace:`wrapper\(create 0, rename 1 to 2\)`
+func Replace(src, dst string) error { // want Replace:`wrapper\(create 0, write 0, rename 1 to 2\)`
 	return os.Rename(src, dst)
 }
