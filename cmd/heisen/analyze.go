@@ -13,7 +13,6 @@ import (
 
 	"github.com/heisen-dev/heisen/analyze"
 	"github.com/heisen-dev/heisen/trail"
-	"golang.org/x/sys/unix"
 )
 
 const analyzeAbout = `Analyze reads trail files (JSON Lines of file operations written by
@@ -151,7 +150,7 @@ func cmdAnalyze(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	if *jsonOut {
 		err = writeAnalyzeJSON(stdout, rep, len(readers))
 	} else {
-		err = writeAnalyzeText(stdout, rep, len(readers), analyzeColor(stdout))
+		err = writeAnalyzeText(stdout, rep, len(readers), colorful(stdout))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "heisen analyze: %v\n", err)
@@ -165,20 +164,6 @@ func cmdAnalyze(_ context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	return exitOK
-}
-
-// analyzeColor reports whether stdout is a terminal and NO_COLOR is unset
-// or empty (https://no-color.org).
-func analyzeColor(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 type analyzeJSONFinding struct {
