@@ -2,6 +2,7 @@ package stress
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -103,6 +104,34 @@ func TestParseHeaderRejects(t *testing.T) {
 	}
 }
 
+func TestValidateDerivesOnlyWhatItHas(t *testing.T) {
+	// A short file whose header claims a long version: a truncated one,
+	// cut inside a record, and one whose length field was spliced in.
+	truncated := Content(3, 42, 8<<20)[:5000]
+	claims := Content(3, 42, 4096)
+	copy(claims[24:35], "n0100000000")
+	for _, tc := range []struct {
+		name   string
+		b      []byte
+		kind   Kind
+		reason string
+	}{
+		{"truncated", truncated, Truncated, "5000 of 8388608 bytes"},
+		{"claims 100 MB", claims, Spliced, "4096 bytes where the header says 100000000"},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		v := Validate(tc.b)
+		runtime.ReadMemStats(&after)
+		if v.Kind != tc.kind || v.Reason != tc.reason {
+			t.Errorf("%s: Validate = %v %q, want %v %q", tc.name, v.Kind, v.Reason, tc.kind, tc.reason)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("%s: Validate of %d bytes allocated %d bytes", tc.name, len(tc.b), n)
+		}
+	}
+}
+
 func FuzzParseHeader(f *testing.F) {
 	f.Add(Content(1, 2, 100)[:HeaderSize])
 	f.Add(Content(9999, 99999999, 70))
@@ -115,7 +144,11 @@ func FuzzParseHeader(f *testing.F) {
 		}
 		// Whatever parses must be a header Content could have written,
 		// except for the checksum, which Validate checks against the body.
-		want := Content(h.Writer, h.Seq, h.Len)[:sumFieldFrom]
+		// (Content itself only for lengths worth allocating.)
+		want := []byte(headerPrefix(h.Writer, h.Seq, h.Len))
+		if h.Len <= 1<<20 && !bytes.Equal(want, Content(h.Writer, h.Seq, h.Len)[:sumFieldFrom]) {
+			t.Fatalf("Content(%d, %d, %d) does not start with %q", h.Writer, h.Seq, h.Len, want)
+		}
 		if !bytes.Equal(b[:sumFieldFrom], want) {
 			t.Fatalf("ParseHeader(%q) = %+v, which Content writes as %q", b[:HeaderSize], h, want)
 		}
