@@ -16,13 +16,8 @@ func replaceAtomicfile(ops *fileOps, target string, data []byte, chunk int) erro
 		return err
 	}
 	defer f.Close()
-	if chunk <= 0 {
-		chunk = len(data)
-	}
-	for off := 0; off < len(data); off += chunk {
-		if _, err := f.Write(data[off:min(off+chunk, len(data))]); err != nil {
-			return err
-		}
+	if err := writeChunks(f, data, chunk); err != nil {
+		return err
 	}
 	return f.Commit()
 }

@@ -241,17 +241,13 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 	for writersLeft > 0 {
 		select {
 		case m := <-r.msgs:
-			if m.eof {
-				m.c.eofSeen = true
-				if !m.c.done {
-					return nil, r.childFailed(m.c)
-				}
-				if m.c.role == "writer" {
-					writersLeft--
-				}
-				continue
+			ended, err := r.take(m)
+			if err != nil {
+				return nil, err
 			}
-			r.handle(m)
+			if ended && m.c.role == "writer" {
+				writersLeft--
+			}
 		case <-deadline:
 			deadline = nil
 			r.stop("writer")
@@ -276,15 +272,13 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 	for readersLeft := cfg.Readers; readersLeft > 0; {
 		select {
 		case m := <-r.msgs:
-			if m.eof {
-				m.c.eofSeen = true
-				if !m.c.done {
-					return nil, r.childFailed(m.c)
-				}
-				readersLeft--
-				continue
+			ended, err := r.take(m)
+			if err != nil {
+				return nil, err
 			}
-			r.handle(m)
+			if ended {
+				readersLeft--
+			}
 		case <-ctx.Done():
 			r.res.Interrupted = true
 			r.sumProgress()
@@ -357,6 +351,21 @@ func (r *run) start(s spec, wrap []string, barrier *os.File) (*child, error) {
 		r.msgs <- childMsg{c: c, eof: true}
 	}()
 	return c, nil
+}
+
+// take handles one message once every process runs. It reports whether
+// the message is a child's end of output, which is an error unless the
+// child said it was done.
+func (r *run) take(m childMsg) (ended bool, err error) {
+	if !m.eof {
+		r.handle(m)
+		return false, nil
+	}
+	m.c.eofSeen = true
+	if !m.c.done {
+		return false, r.childFailed(m.c)
+	}
+	return true, nil
 }
 
 func (r *run) handle(m childMsg) {

@@ -3,6 +3,7 @@ package stress
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -77,17 +78,26 @@ func (ops *fileOps) writeAndRename(tmp, target string, data []byte, chunk int) e
 	return ops.rename(tmp, target)
 }
 
-// writeClose writes data to f in chunks, as the story's worker did, and
-// closes f.
+// writeClose writes data to f in chunks and closes f.
 func (ops *fileOps) writeClose(f *os.File, data []byte, chunk int) error {
+	if err := writeChunks(f, data, chunk); err != nil {
+		f.Close()
+		return err
+	}
+	return ops.close(f)
+}
+
+// writeChunks writes data to w in writes of chunk bytes, as the story's
+// worker did (all at once when chunk is 0): the smaller the writes, the
+// longer a file is half-written.
+func writeChunks(w io.Writer, data []byte, chunk int) error {
 	if chunk <= 0 {
 		chunk = len(data)
 	}
 	for off := 0; off < len(data); off += chunk {
-		if _, err := f.Write(data[off:min(off+chunk, len(data))]); err != nil {
-			f.Close()
+		if _, err := w.Write(data[off:min(off+chunk, len(data))]); err != nil {
 			return err
 		}
 	}
-	return ops.close(f)
+	return nil
 }
