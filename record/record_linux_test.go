@@ -166,22 +166,53 @@ func stat(t *testing.T, path string) *unix.Stat_t {
 }
 
 func TestGoProgramPathsAndDescendants(t *testing.T) {
-	dir := realTemp(t)
-	for _, d := range []string{"work", "sub"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
+	for _, backend := range []string{"ebpf", "ptrace"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := realTemp(t)
+			for _, d := range []string{"work", "sub"} {
+				if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command(os.Args[0], dir)
+			cmd.Env = append(os.Environ(), childEnv+"=replace")
+			var evs []trail.Event
+			var code int
+			if backend == "ebpf" {
+				evs, _, _, code = recordRun(t, Config{Paths: []string{dir}}, cmd)
+			} else {
+				var buf bytes.Buffer
+				w := trail.NewWriter(&buf)
+				cmd.Stderr = os.Stderr
+				var err error
+				if code, _, err = RunPtrace(context.Background(), Config{Paths: []string{dir}}, cmd, w); err != nil {
+					t.Fatal(err)
+				}
+				evs, _ = readTrail(t, &buf)
+			}
+			if code != 0 {
+				t.Fatalf("child exit code %d", code)
+			}
+			root := 0
+			if cmd.Process != nil {
+				root = cmd.Process.Pid
+			}
+			checkGoProgram(t, dir, evs, root, backend)
+		})
 	}
-	cmd := exec.Command(os.Args[0], dir)
-	cmd.Env = append(os.Environ(), childEnv+"=replace")
-	evs, _, _, code := recordRun(t, Config{Paths: []string{dir}}, cmd)
-	if code != 0 {
-		t.Fatalf("child exit code %d", code)
-	}
+}
+
+// checkGoProgram checks what goChild did; root is the command's pid, or 0
+// when the backend does not say (then its first open's pid is taken).
+func checkGoProgram(t *testing.T, dir string, evs []trail.Event, root int, src string) {
+	t.Helper()
 	tmp, final := filepath.Join(dir, "sub/new.tmp"), filepath.Join(dir, "sub/final")
 	st := stat(t, final)
 
 	open := find(t, evs, trail.OpOpen, tmp)
+	if root == 0 {
+		root = open.PID
+	}
 	if open.Flags != trail.O_WRONLY|trail.O_CREAT|trail.O_EXCL || open.FD < 0 || open.Ret != int64(open.FD) {
 		t.Errorf("open: flags %v fd %d ret %d", open.Flags, open.FD, open.Ret)
 	}
@@ -189,8 +220,8 @@ func TestGoProgramPathsAndDescendants(t *testing.T) {
 		if e.Ino != st.Ino || e.Dev != st.Dev {
 			t.Errorf("%s %s: dev/ino %d/%d, want %d/%d (stat of %s)", e.Op, e.Path, e.Dev, e.Ino, st.Dev, st.Ino, final)
 		}
-		if e.PID != cmd.Process.Pid || e.FD != open.FD {
-			t.Errorf("%s: pid %d fd %d, want %d %d", e.Op, e.PID, e.FD, cmd.Process.Pid, open.FD)
+		if e.PID != root || e.FD != open.FD {
+			t.Errorf("%s: pid %d fd %d, want %d %d", e.Op, e.PID, e.FD, root, open.FD)
 		}
 	}
 	if w := find(t, evs, trail.OpWrite, tmp); w.Off != 0 || w.Len != 5 || w.Ret != 5 {
@@ -213,8 +244,8 @@ func TestGoProgramPathsAndDescendants(t *testing.T) {
 	}
 	find(t, evs, trail.OpClose, filepath.Join(dir, "sub/live"))
 	child := find(t, evs, trail.OpOpen, filepath.Join(dir, "child.txt"))
-	if child.PID == cmd.Process.Pid || child.PID == 0 {
-		t.Errorf("grandchild's open has pid %d, the command's is %d", child.PID, cmd.Process.Pid)
+	if child.PID == root || child.PID == 0 {
+		t.Errorf("grandchild's open has pid %d, the command's is %d", child.PID, root)
 	}
 	if child.Comm == "" || child.TS.IsZero() || time.Since(child.TS) > time.Minute {
 		t.Errorf("grandchild's open: comm %q ts %v", child.Comm, child.TS)
@@ -223,7 +254,7 @@ func TestGoProgramPathsAndDescendants(t *testing.T) {
 		if !underAny(e.Path, []string{dir}) && !underAny(e.To, []string{dir}) {
 			t.Errorf("event outside --path %s: %s", dir, dump([]trail.Event{e}))
 		}
-		if e.Src != "ebpf" {
+		if e.Src != src {
 			t.Errorf("src %q", e.Src)
 		}
 	}
