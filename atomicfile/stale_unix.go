@@ -11,8 +11,8 @@ import (
 )
 
 // staleAge is how long a temp must have been left unchanged before
-// RemoveStaleTemps may remove it: it covers the instant between a writer
-// creating its temp and locking it.
+// RemoveStaleTemps may lock it to see whether its writer lives: it covers
+// the instant between a writer creating its temp and locking it.
 const staleAge = time.Second
 
 // RemoveStaleTemps removes the temporary files that writers of path left
@@ -58,18 +58,20 @@ func removeIfStale(dirfd int, name string) (bool, error) {
 		return false, err
 	}
 	defer unix.Close(fd)
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		if err == unix.EWOULDBLOCK {
-			return false, nil // its writer is alive
-		}
-		return false, err
-	}
+	// The age first: a young temp's writer may not have locked it yet,
+	// and taking the lock then would make the writer's LOCK_NB fail.
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return false, err
 	}
 	if time.Since(time.Unix(st.Ctim.Unix())) < staleAge {
 		return false, nil
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err == unix.EWOULDBLOCK {
+			return false, nil // its writer is alive
+		}
+		return false, err
 	}
 	// The name is random and never reused, and a committed temp's name is
 	// gone, so the name still denotes the file we locked.
