@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -139,13 +141,31 @@ func b2u(b bool) uint32 {
 	return 0
 }
 
-// Track records process pid (a process id, not a thread id) and every
-// process it forks from now on.
+// Track records process pid and every process it forks from now on. A
+// thread id stands for its whole process. The process must exist.
 func (r *Recorder) Track(pid int) error {
-	if err := r.objs.Tracked.Put(uint32(pid), uint8(1)); err != nil {
+	tgid, err := tgidOf(pid)
+	if err != nil {
+		return fmt.Errorf("record: track pid %d: %w", pid, err)
+	}
+	if err := r.objs.Tracked.Put(uint32(tgid), uint8(1)); err != nil {
 		return fmt.Errorf("record: track pid %d: %w", pid, err)
 	}
 	return nil
+}
+
+// tgidOf returns the process (thread group) id of thread id tid.
+func tgidOf(tid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, fmt.Errorf("no Tgid in /proc/%d/status", tid)
 }
 
 // Run writes the recorded events to w, in time order, until ctx is done;

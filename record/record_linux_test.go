@@ -683,3 +683,29 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	evs, _ := readTrail(t, &buf)
 	find(t, evs, trail.OpOpen, filepath.Join(dir, "f"))
 }
+
+func TestTrackRejectsMissingProcess(t *testing.T) {
+	r, err := New(Config{})
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("eBPF unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Track(1 << 22); err == nil || !strings.Contains(err.Error(), "track pid 4194304") {
+		t.Errorf("Track of a pid that cannot exist: %v", err)
+	}
+	// A thread id stands for its process: this test's own threads.
+	tids, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range tids {
+		var tid int
+		fmt.Sscan(d.Name(), &tid)
+		if got, err := tgidOf(tid); err != nil || got != os.Getpid() {
+			t.Errorf("tgidOf(%d) = %d, %v; want %d", tid, got, err, os.Getpid())
+		}
+	}
+}
