@@ -5,7 +5,7 @@
 # the Go module proxy with the go command, and vets golang.org/x/tools,
 # which takes minutes.
 #
-# Usage: bench/vetcorpus.sh [module@version ...]
+# Usage: [HEISEN=path/to/heisen] bench/vetcorpus.sh [module@version ...]
 #
 # Findings go to $OUT (default $TMPDIR/heisen-vetcorpus), one file per module:
 # <name>.txt as heisen vet prints them and <name>.json; a table of counts
@@ -43,7 +43,9 @@ fi
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 mkdir -p "$out" "$work/src"
-(cd "$root" && go build -o "$work/heisen" ./cmd/heisen)
+# HEISEN names a heisen binary to use instead of building this checkout's.
+heisen=${HEISEN:-$work/heisen}
+[ -n "${HEISEN:-}" ] || (cd "$root" && go build -o "$heisen" ./cmd/heisen)
 
 printf '%-48s %6s %6s %6s %6s %6s %8s\n' module temp sync xdev trunc ignore seconds
 for m in "${modules[@]}"; do
@@ -55,7 +57,7 @@ for m in "${modules[@]}"; do
 	start=$(date +%s)
 	# -mod=mod lets the go command complete go.sum for test dependencies.
 	code=0
-	GOFLAGS=-mod=mod "$work/heisen" vet --json ./... >"$out/$name.json" 2>"$out/$name.err" || code=$?
+	GOFLAGS=-mod=mod "$heisen" vet --json ./... >"$out/$name.json" 2>"$out/$name.err" || code=$?
 	secs=$(($(date +%s) - start))
 	if [ "$code" -eq 2 ]; then
 		echo "$m: heisen vet failed, see $out/$name.err" >&2

@@ -31,6 +31,12 @@
 // os.OpenFile(…O_TRUNC…) straight onto a path the same package also reads:
 // a concurrent reader sees it empty or partial.
 //
+// Creates, whole-file writes and renames are also seen through wrapper
+// functions that pass a parameter straight to os.Create, os.OpenFile,
+// os.WriteFile or os.Rename (facts carry this across packages). A file
+// handed to a function the analyzer does not know, or whose descriptor is
+// taken, counts as possibly synced: the analyzer prefers silence to a guess.
+//
 // A finding is silenced by a comment on its line or the line above that
 // names the category and gives a reason:
 //

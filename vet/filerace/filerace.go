@@ -574,7 +574,7 @@ func (c *checker) checkInplace(ops, renames []fileOp) {
 				Message: fmt.Sprintf("inplace-truncate: %s truncates %s in place, and this package also reads it (%s): "+
 					"a reader between the truncate and the last write sees it empty or partial, and a crash leaves it so; "+
 					"write a temp file in the same directory and rename it over (atomicfile.WriteFile)",
-					w.name, render(c.pass.Fset, call.Args[0]), c.where(r.call.Pos())),
+					w.name, render(c.pass.Fset, c.argExpr(w.call, w.pathArg)), c.where(r.call.Pos())),
 			})
 			break
 		}
@@ -603,7 +603,7 @@ func (c *checker) pathKeys(op fileOp) []string {
 		for _, instr := range b.Instrs {
 			if s, ok := instr.(*ssa.Store); ok {
 				if fa, ok := s.Addr.(*ssa.FieldAddr); ok && c.sameValue(s.Val, op.path, 0) {
-					if k := fieldKey(fa.X.Type(), fa.Field); k != "" {
+					if k := c.pathField(fa.X.Type(), fa.Field); k != "" {
 						keys = append(keys, k)
 					}
 				}
@@ -630,10 +630,10 @@ func (c *checker) pathKey(v ssa.Value) string {
 		case *ssa.Global:
 			return "global " + x.RelString(nil)
 		case *ssa.FieldAddr:
-			return fieldKey(x.X.Type(), x.Field)
+			return c.pathField(x.X.Type(), x.Field)
 		}
 	case *ssa.Field:
-		return fieldKey(v.X.Type(), v.Field)
+		return c.pathField(v.X.Type(), v.Field)
 	case *ssa.Call:
 		fn := v.Call.StaticCallee()
 		if fn == nil || !c.pure(fn) {
@@ -650,6 +650,18 @@ func (c *checker) pathKey(v ssa.Value) string {
 	return ""
 }
 
+// pathField returns the fieldKey of a field for matching paths across
+// functions, if the package sets the field in at most one place: a field
+// set in many places (cmd/go's Action.Target) holds many different files.
+func (c *checker) pathField(t types.Type, i int) string {
+	k := fieldKey(t, i)
+	if len(c.tracer.fieldStores(k)) > 1 {
+		return ""
+	}
+	return k
+}
+
+// fieldKey names field i of struct type t (or *t).
 func fieldKey(t types.Type, i int) string {
 	if p, ok := t.Underlying().(*types.Pointer); ok {
 		t = p.Elem()

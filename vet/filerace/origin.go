@@ -105,7 +105,26 @@ func (t *tracer) fieldOrigin(f *ssa.FieldAddr) kind {
 	if key == "" {
 		return 0
 	}
-	if t.fields == nil {
+	stores := t.fieldStores(key)
+	if k, ok := t.fields[key]; ok {
+		if k == nil {
+			return 0
+		}
+		return *k
+	}
+	t.fields[key] = nil
+	var k kind
+	for _, v := range stores {
+		k |= t.of(v)
+	}
+	t.fields[key] = &k
+	return k
+}
+
+// fieldStores returns the values the package stores into the field named
+// by key (see fieldKey), in any value of its type.
+func (t *tracer) fieldStores(key string) []ssa.Value {
+	if t.fieldVals == nil {
 		t.fields = map[string]*kind{}
 		t.fieldVals = map[string][]ssa.Value{}
 		for _, fn := range t.funcs {
@@ -121,19 +140,7 @@ func (t *tracer) fieldOrigin(f *ssa.FieldAddr) kind {
 			}
 		}
 	}
-	if k, ok := t.fields[key]; ok {
-		if k == nil {
-			return 0
-		}
-		return *k
-	}
-	t.fields[key] = nil
-	var k kind
-	for _, v := range t.fieldVals[key] {
-		k |= t.of(v)
-	}
-	t.fields[key] = &k
-	return k
+	return t.fieldVals[key]
 }
 
 // globalStores returns the values the package stores into g.

@@ -79,3 +79,24 @@ func (h *History) append(line string) error {
 	h.lines = append(h.lines, line...)
 	return os.WriteFile(h.path, h.lines, 0o600) // want `inplace-truncate: os.WriteFile truncates h.path`
 }
+
+// A field that holds many different files (cmd/go's Action.Target): a read
+// through it and a write through it need not be of the same file.
+type action struct{ target string }
+
+func plan(dir string) []*action {
+	return []*action{{target: dir + "/a.out"}, {target: dir + "/shlibname"}}
+}
+
+func (a *action) cache() ([]byte, error) { return os.ReadFile(a.target) }
+
+func (a *action) install(data []byte) error { return os.WriteFile(a.target, data, 0o644) }
+
+// A whole-file write through a helper, of a file this package reads.
+func rewrite(path string) error { // want rewrite:`wrapper\(create 0, write 1, rename 0 to 0\)`
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return export(path, b) // want `inplace-truncate: inplace.export truncates path in place`
+}
