@@ -77,25 +77,35 @@ func Create(path string, opts ...Option) (*File, error) {
 
 func (f *File) open(path string, cfg config) error {
 	f.path, f.cfg = path, cfg
-	if path == "" {
-		return pathError("open", path, syscall.ENOENT)
-	}
-	if strings.HasSuffix(path, string(filepath.Separator)) || strings.HasSuffix(path, "/") {
-		return pathError("open", path, syscall.EISDIR)
-	}
-	target := path
-	if cfg.follow {
-		var err error
-		if target, err = resolve(path); err != nil {
-			return pathError("readlink", path, err)
-		}
-	}
-	f.dir, f.base = filepath.Dir(target), filepath.Base(target)
-	if f.base == "." || f.base == ".." || f.base == string(filepath.Separator) {
-		return pathError("open", path, syscall.EISDIR)
+	var err error
+	if f.dir, f.base, err = splitTarget(path, cfg.follow); err != nil {
+		return err
 	}
 	f.tr = newTracing(cfg.tracer, f.dir)
 	return f.openTemp()
+}
+
+// splitTarget checks path and returns the directory and name of the file
+// a replace of path creates or replaces, after following symbolic links
+// when follow is set.
+func splitTarget(path string, follow bool) (dir, base string, err error) {
+	if path == "" {
+		return "", "", pathError("open", path, syscall.ENOENT)
+	}
+	if strings.HasSuffix(path, string(filepath.Separator)) || strings.HasSuffix(path, "/") {
+		return "", "", pathError("open", path, syscall.EISDIR)
+	}
+	target := path
+	if follow {
+		if target, err = resolve(path); err != nil {
+			return "", "", pathError("readlink", path, err)
+		}
+	}
+	dir, base = filepath.Dir(target), filepath.Base(target)
+	if base == "." || base == ".." || base == string(filepath.Separator) {
+		return "", "", pathError("open", path, syscall.EISDIR)
+	}
+	return dir, base, nil
 }
 
 // resolve follows symbolic links in path (all of them, like realpath, but

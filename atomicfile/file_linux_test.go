@@ -639,3 +639,22 @@ func TestDirectorySyncRefused(t *testing.T) {
 }
 
 const fsImmutableFL = 0x10 // FS_IMMUTABLE_FL from linux/fs.h
+
+// TestUpdateBadPathCreatesNothing checks that Update refuses a path that
+// cannot name a file before it creates the lock file beside it.
+func TestUpdateBadPathCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		path  string
+		errno error
+	}{{"", syscall.ENOENT}, {dir + "/", syscall.EISDIR}, {dir + "/.", syscall.EISDIR}} {
+		err := Update(c.path, func(old []byte) ([]byte, error) {
+			t.Errorf("Update(%q) called fn", c.path)
+			return old, nil
+		})
+		checkCleanFailure(t, err, "open", c.path, c.errno)
+		if got := names(t, dir); len(got) != 0 {
+			t.Errorf("Update(%q) left %q in %s", c.path, got, dir)
+		}
+	}
+}

@@ -32,20 +32,18 @@ import (
 // [WithPerm] says otherwise.
 func Update(path string, fn func(old []byte) ([]byte, error), opts ...Option) error {
 	cfg := newConfig(0o666, opts)
-	if path == "" {
-		return pathError("update", path, fs.ErrNotExist)
+	// Checked before the lock file is created beside the target.
+	dir, base, err := splitTarget(path, cfg.follow)
+	if err != nil {
+		return err
 	}
 	target := path
 	if cfg.follow {
-		var err error
-		if target, err = resolve(path); err != nil {
-			return pathError("readlink", path, err)
-		}
-		cfg.follow = false
+		// Resolved once, so that the lock and the replace name one file.
+		target, cfg.follow = filepath.Join(dir, base), false
 	}
-	dir, base := filepath.Split(target)
 	lockPath := filepath.Join(dir, "."+base+".lock")
-	tr := newTracing(cfg.tracer, filepath.Dir(target))
+	tr := newTracing(cfg.tracer, dir)
 	unlock, err := lockFile(lockPath, &tr)
 	if err != nil {
 		return pathError("lock", lockPath, err)
