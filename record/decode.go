@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -127,13 +128,23 @@ func decode(raw []byte, bootToWall int64, names interner, e *trail.Event) error 
 		e.Flags = trail.HostOpenFlags(int(flags))
 	}
 	if ret < 0 && ret > -4096 {
-		e.Ret = -1
-		e.Err = unix.ErrnoName(syscall.Errno(-ret))
-		if e.Err == "" {
-			e.Err = syscall.Errno(-ret).Error()
-		}
+		e.Ret, e.Err = -1, errName(syscall.Errno(-ret))
 	}
 	return nil
+}
+
+// errName names errno as the trail does ("ENOENT"). The kernel's internal
+// restart codes (ERESTARTSYS 512 … ERESTART_RESTARTBLOCK 516), which the
+// exit tracepoint sees before signal handling, reach the process as EINTR
+// or as a restarted call, which is recorded again.
+func errName(errno syscall.Errno) string {
+	if errno >= 512 && errno <= 516 {
+		return "EINTR"
+	}
+	if name := unix.ErrnoName(errno); name != "" {
+		return name
+	}
+	return "E" + strconv.Itoa(int(errno))
 }
 
 // kernelDev converts the kernel's internal dev_t (major<<20 | minor) to the

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -173,5 +174,15 @@ func TestInternerReusesAndStaysBounded(t *testing.T) {
 	}
 	if len(in) > maxInterned {
 		t.Errorf("interner holds %d names, bound %d", len(in), maxInterned)
+	}
+}
+
+func TestErrName(t *testing.T) {
+	for errno, want := range map[syscall.Errno]string{
+		unix.ENOENT: "ENOENT", unix.EEXIST: "EEXIST", 512: "EINTR", 516: "EINTR", 4000: "E4000",
+	} {
+		if got := errName(errno); got != want {
+			t.Errorf("errName(%d) = %q, want %q", errno, got, want)
+		}
 	}
 }

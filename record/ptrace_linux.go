@@ -162,7 +162,7 @@ func (p *ptracer) exit(s *ptrace.Stop) {
 	e.TS = time.Now()
 	e.Ret = s.Ret
 	if errno := s.Errno(); errno != 0 {
-		e.Ret, e.Err = -1, unix.ErrnoName(errno)
+		e.Ret, e.Err = -1, errName(errno)
 	} else if trailOps[pd.op] == trail.OpOpen {
 		e.FD = int(s.Ret)
 		if _, ok := fdFile(s.Tid, e.FD, e); !ok {
