@@ -2,14 +2,16 @@ module github.com/heisen-dev/heisen
 
 go 1.26.0
 
-require github.com/rogpeppe/go-internal v1.16.0
+require (
+	github.com/cilium/ebpf v0.22.0
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/sys v0.50.0
+	golang.org/x/tools v0.52.0
+)
 
 require (
-	github.com/cilium/ebpf v0.22.0 // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/tools v0.52.0 // indirect
 )
 
 tool github.com/cilium/ebpf/cmd/bpf2go
