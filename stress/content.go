@@ -33,6 +33,15 @@ const (
 	maxLen       = 9999999999
 )
 
+// The bounds of a run: a version's header numbers writers and writes in
+// fixed-width fields, and every worker and reader holds whole versions in
+// memory.
+const (
+	MaxWorkers = maxWriter
+	MaxWrites  = maxSeq  // per worker
+	MaxSize    = 1 << 30 // bytes per version
+)
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // A Header identifies one version: who wrote it, which of its writes it was,

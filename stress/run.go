@@ -35,9 +35,9 @@ type Config struct {
 	Observer string        // a label for reports; the observation itself is Wrap, Trail or Attach
 	Dir      string        // the run's directory; the target is Dir/target. Must exist.
 	Workers  int           // writer processes
-	Writes   int           // per writer; 0 means until Duration
+	Writes   int           // per writer, at most MaxWrites; 0 means until Duration
 	Duration time.Duration // used when Writes is 0
-	Size     int           // bytes per version
+	Size     int           // bytes per version, at most MaxSize
 	Chunk    int           // bytes per write(2); 0 writes each version at once
 	Readers  int           // reader processes
 	Think    Think         // pause between a writer's writes
@@ -110,8 +110,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if !ValidStrategy(cfg.Strategy) {
 		return nil, fmt.Errorf("stress: unknown strategy %q (want one of %v)", cfg.Strategy, Strategies)
 	}
-	if cfg.Workers < 1 || cfg.Readers < 0 || cfg.Writes < 0 || cfg.Writes == 0 && cfg.Duration <= 0 {
+	switch {
+	case cfg.Workers < 1 || cfg.Readers < 0 || cfg.Writes < 0 || cfg.Writes == 0 && cfg.Duration <= 0:
 		return nil, fmt.Errorf("stress: need at least one worker and a number of writes or a duration")
+	case cfg.Workers > MaxWorkers || cfg.Writes > MaxWrites || cfg.Size > MaxSize:
+		return nil, fmt.Errorf("stress: %d workers, %d writes each, %d bytes: want at most %d, %d and %d", cfg.Workers, cfg.Writes, cfg.Size, MaxWorkers, MaxWrites, MaxSize)
 	}
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {

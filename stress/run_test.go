@@ -223,3 +223,20 @@ func TestAttach(t *testing.T) {
 		t.Errorf("writers wrote the observer's trail themselves: %v", err)
 	}
 }
+
+func TestRunRejectsWhatHeadersCannotHold(t *testing.T) {
+	for _, mod := range []func(*Config){
+		func(c *Config) { c.Workers = MaxWorkers + 1 },
+		func(c *Config) { c.Writes = MaxWrites + 1 },
+		func(c *Config) { c.Size = MaxSize + 1 },
+	} {
+		cfg := config(t, "uuid", 2, 10, 0)
+		mod(&cfg)
+		if res, err := Run(context.Background(), cfg); err == nil || res != nil {
+			t.Errorf("Run(%d workers, %d writes, %d bytes) = %v, %v; want an error", cfg.Workers, cfg.Writes, cfg.Size, res, err)
+		}
+		if entries, _ := os.ReadDir(cfg.Dir); len(entries) > 0 {
+			t.Errorf("Run(%d workers, %d writes, %d bytes) wrote %d files", cfg.Workers, cfg.Writes, cfg.Size, len(entries))
+		}
+	}
+}

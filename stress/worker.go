@@ -146,7 +146,11 @@ func writer(s spec, stdin io.Reader, out *messenger) error {
 	if s.Writes == 0 {
 		stop = stopOnEOF(stdin)
 	}
-	for seq := 1; s.Writes == 0 || seq <= s.Writes; seq++ {
+	last := s.Writes
+	if last == 0 {
+		last = MaxWrites // until stdin closes, as far as headers can count
+	}
+	for seq := 1; seq <= last; seq++ {
 		if stop != nil && stop.Load() {
 			break
 		}

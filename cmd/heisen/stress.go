@@ -179,20 +179,22 @@ func (f *stressFlags) plan(fs *flag.FlagSet) (*stress.Plan, error) {
 	switch {
 	case f.writes != 0 && f.duration != 0:
 		return nil, errors.New("give --writes or --duration, not both")
-	case f.writes < 0:
-		return nil, fmt.Errorf("--writes %d: want a positive number", f.writes)
+	case f.writes < 0 || f.writes > stress.MaxWrites:
+		return nil, fmt.Errorf("--writes %d: want 1 to %d", f.writes, stress.MaxWrites)
 	case f.duration < 0:
 		return nil, fmt.Errorf("--duration %s: want a positive duration", f.duration)
 	case f.writes == 0 && f.duration == 0:
 		f.writes = 500
 	}
 	switch {
-	case f.workers < 1 || f.workers > 9999:
-		return nil, fmt.Errorf("--workers %d: want 1 to 9999", f.workers)
+	case f.workers < 1 || f.workers > stress.MaxWorkers:
+		return nil, fmt.Errorf("--workers %d: want 1 to %d", f.workers, stress.MaxWorkers)
 	case f.readers < 0:
 		return nil, fmt.Errorf("--readers %d: want 0 or more", f.readers)
 	case f.size < stress.HeaderSize:
 		return nil, fmt.Errorf("--size %d: want at least %d bytes, the header", f.size, stress.HeaderSize)
+	case f.size > stress.MaxSize:
+		return nil, fmt.Errorf("--size %d: want at most %d bytes", f.size, stress.MaxSize)
 	case f.chunk < 0:
 		return nil, fmt.Errorf("--chunk %d: want 0 or more", f.chunk)
 	}
