@@ -31,7 +31,8 @@
 //     robin to the command's CPUs, for the duration of the slot.
 //   - chaos: at random moments a random process of the tree (a /proc ppid
 //     walk) is stopped with SIGSTOP for 1–50 ms, never more than 25% of the
-//     run's time so far.
+//     run's time so far (give or take chaos's own scheduling delay on a
+//     loaded machine).
 //   - unbuffered: PYTHONUNBUFFERED=1, and stdbuf -o0 -e0 in front of the
 //     command when stdbuf is installed (libc stdio of dynamically linked
 //     programs).

@@ -123,8 +123,15 @@ func TestVerdicts(t *testing.T) {
 	if !strings.Contains(rep.Results[1].Reading, "vanish when syscalls are slowed") || rep.Results[3].Reading != "" {
 		t.Errorf("readings %q / %q", rep.Results[1].Reading, rep.Results[3].Reading)
 	}
+	if !strings.Contains(rep.Results[2].Reading, "failures grow on one CPU") {
+		t.Errorf("one-cpu raises: reading %q", rep.Results[2].Reading)
+	}
 	if rep.Summary != "timing-sensitive: the failure rate changes under syscall-delay=1ms and one-cpu" {
 		t.Errorf("summary %q", rep.Summary)
+	}
+	three := reportOf(ps, [2]int{10, 20}, [2]int{0, 20}, [2]int{20, 20}, [2]int{0, 20})
+	if want := "timing-sensitive: the failure rate changes under syscall-delay=1ms, one-cpu, and chaos"; three.Summary != want {
+		t.Errorf("summary %q, want %q", three.Summary, want)
 	}
 
 	// Holm makes the same p insignificant in a larger family: 3/20 vs

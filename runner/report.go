@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/heisen-dev/heisen/internal/stats"
@@ -119,47 +120,45 @@ func buildReport(ps []Perturbation, tallies []*tally, elapsed time.Duration, int
 			}
 			changed = append(changed, res.Perturbation)
 		}
-		res.Reading = reading(ps[i].Kind, res.Verdict, b.Rate)
+		res.Reading = reading(ps[i].Kind, res.Verdict)
 	}
 	rep.Summary = summary(rep, base, changed)
 	return rep
 }
 
+// readings interpret each kind's verdicts: [raises, lowers].
+var readings = [...][2]string{
+	SyscallDelay: {
+		"failures grow when syscalls are slowed: timing-sensitive, a race window that widens with syscall latency",
+		"failures vanish when syscalls are slowed: timing-sensitive, likely a race between processes that needs them in lockstep (the strace effect)",
+	},
+	OneCPU: {
+		"failures grow on one CPU: depends on scheduling order, likely preemption inside a window that should be atomic",
+		"failures vanish on one CPU: needs true parallelism, likely a race between processes or threads running at the same instant",
+	},
+	CPUContention: {
+		"failures grow under CPU contention: sensitive to being descheduled, a race window or a timeout that load stretches",
+		"failures fall under CPU contention: needs the processes to run in step, which competing load breaks",
+	},
+	Chaos: {
+		"failures grow when processes are paused at random: a race window or timeout that a stall widens",
+		"failures fall when processes are paused at random: needs close alignment in time between processes",
+	},
+	Unbuffered: {
+		"failures grow with unbuffered output: depends on how output is split into writes (interleaving, partial lines)",
+		"failures vanish with unbuffered output: depends on buffered output being flushed late (flush order)",
+	},
+}
+
 // reading is the one-line interpretation of a verdict.
-func reading(k Kind, verdict string, baseRate float64) string {
-	if verdict == NoChange {
-		return ""
+func reading(k Kind, verdict string) string {
+	switch verdict {
+	case Raises:
+		return readings[k][0]
+	case Lowers:
+		return readings[k][1]
 	}
-	lines := map[Kind][2]string{ // [raises, lowers]
-		SyscallDelay: {
-			"failures grow when syscalls are slowed: timing-sensitive, a race window that widens with syscall latency",
-			"failures vanish when syscalls are slowed: timing-sensitive, likely a race between processes that needs them in lockstep (the strace effect)",
-		},
-		OneCPU: {
-			"failures grow on one CPU: depends on scheduling order, likely preemption inside a window that should be atomic",
-			"failures vanish on one CPU: needs true parallelism, likely a race between processes or threads running at the same instant",
-		},
-		CPUContention: {
-			"failures grow under CPU contention: sensitive to being descheduled, a race window or a timeout that load stretches",
-			"failures fall under CPU contention: needs the processes to run in step, which competing load breaks",
-		},
-		Chaos: {
-			"failures grow when processes are paused at random: a race window or timeout that a stall widens",
-			"failures fall when processes are paused at random: needs close alignment in time between processes",
-		},
-		Unbuffered: {
-			"failures grow with unbuffered output: depends on how output is split into writes (interleaving, partial lines)",
-			"failures vanish with unbuffered output: depends on buffered output being flushed late (flush order)",
-		},
-	}
-	l, ok := lines[k]
-	if !ok {
-		return ""
-	}
-	if verdict == Raises {
-		return l[0]
-	}
-	return l[1]
+	return ""
 }
 
 func summary(rep *Report, base int, changed []string) string {
@@ -185,6 +184,7 @@ func summary(rep *Report, base int, changed []string) string {
 	return fmt.Sprintf("timing-sensitive: the failure rate changes under %s", joinAnd(changed))
 }
 
+// joinAnd joins names as prose: "a", "a and b", "a, b, and c".
 func joinAnd(s []string) string {
 	switch len(s) {
 	case 1:
@@ -192,16 +192,5 @@ func joinAnd(s []string) string {
 	case 2:
 		return s[0] + " and " + s[1]
 	}
-	out := ""
-	for i, x := range s {
-		switch {
-		case i == len(s)-1:
-			out += ", and " + x
-		case i > 0:
-			out += ", " + x
-		default:
-			out = x
-		}
-	}
-	return out
+	return strings.Join(s[:len(s)-1], ", ") + ", and " + s[len(s)-1]
 }
