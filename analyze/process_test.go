@@ -59,6 +59,7 @@ func racyReplace(w *trail.Writer, target string, data []byte) error {
 		return trail.Event{TS: time.Now(), PID: pid, TID: pid, Op: op, Path: path, FD: fd, Off: -1, Len: -1, Src: "test"}
 	}
 	tmp := target + ".tmp" // the fixed name of chef/automate#2566
+	//heisen:ignore predictable-temp: racy on purpose, the test needs the collision it reproduces
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
