@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"text/tabwriter"
@@ -83,7 +82,7 @@ and .stderr, and with --record also .trail (for heisen analyze).`, stderr)
 		defer r.Close()
 		cfg.Record = r
 	}
-	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+	if isTerminal(stderr) {
 		cfg.Progress = func(done, total int, so runner.Report) {
 			var b strings.Builder
 			for _, r := range so.Results {

@@ -450,8 +450,8 @@ type liveLine struct {
 }
 
 func newLiveLine(stderr io.Writer) *liveLine {
-	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
-		return &liveLine{w: f}
+	if isTerminal(stderr) {
+		return &liveLine{w: stderr}
 	}
 	return &liveLine{}
 }
