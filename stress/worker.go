@@ -100,12 +100,10 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // waitBarrier blocks until the parent closes the barrier pipe. A worker
-// started by hand, without the pipe, does not wait.
+// started by hand, without the pipe, does not wait: the read fails at once
+// on a closed descriptor.
 func waitBarrier() {
 	f := os.NewFile(barrierFD, "barrier")
-	if f == nil {
-		return
-	}
 	var b [1]byte
 	f.Read(b[:]) // returns at EOF, when the parent closes its end
 	f.Close()
