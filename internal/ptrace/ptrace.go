@@ -450,9 +450,20 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus, res *Result) *task {
 		}
 		t.resume(tid, tk, 0)
 	case sig == unix.SIGTRAP && event == unix.PTRACE_EVENT_EXEC:
-		// A non-leader thread that execs takes over the leader's tid.
+		// A non-leader thread that execs takes over the leader's tid, and
+		// its state with it (the exit stop it asked for); the leader's is
+		// dropped, so that a delay the leader was held for cannot resume
+		// the new image.
 		if msg, err := unix.PtraceGetEventMsg(tid); err == nil && int(msg) != tid {
-			delete(t.tasks, int(msg))
+			if old := t.tasks[int(msg)]; old != nil {
+				delete(t.tasks, int(msg))
+				old.tid = tid
+				if old.exit != nil {
+					old.exit.Tid = tid // for Read at Exit
+				}
+				t.tasks[tid] = old
+				tk = old
+			}
 		}
 		tk.pid = tid
 		t.resume(tid, tk, 0)

@@ -16,12 +16,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const helperEnv = "HEISEN_PTRACE_TEST_HELPER"
+const (
+	helperEnv     = "HEISEN_PTRACE_TEST_HELPER"
+	execHelperEnv = "HEISEN_PTRACE_TEST_EXEC_FROM_THREAD"
+)
 
 // TestMain lets the test binary serve as a multi-threaded target program.
 func TestMain(m *testing.M) {
 	if dir, ok := os.LookupEnv(helperEnv); ok {
 		threadWriter(dir)
+		return
+	}
+	if prog, ok := os.LookupEnv(execHelperEnv); ok {
+		execFromThread(prog)
 		return
 	}
 	if os.Geteuid() != 0 {
@@ -47,6 +54,25 @@ func threadWriter(dir string) {
 	}
 	wg.Wait()
 	os.Exit(0)
+}
+
+// execFromThread execs prog from a thread that is not the main one, so
+// that the kernel gives it the leader's tid, while the main thread waits.
+func execFromThread(prog string) {
+	go func() {
+		for {
+			runtime.LockOSThread() // never unlocked: a thread tried is not reused
+			if unix.Gettid() != unix.Getpid() {
+				err := unix.Exec(prog, []string{prog}, nil)
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			done := make(chan struct{})
+			go func() { defer close(done); execFromThread(prog) }()
+			<-done
+		}
+	}()
+	select {}
 }
 
 func mustSyscalls(t *testing.T, list string) []int {
@@ -183,6 +209,39 @@ func TestDelayHoldsOnlyTheCallingThread(t *testing.T) {
 	}
 	if elapsed > 2*n*delay-delay {
 		t.Errorf("took %v: the two processes' delays were serialized (2n delays = %v)", elapsed, 2*n*delay)
+	}
+}
+
+// A thread other than the leader that execs takes the leader's tid: the
+// stop it asked for at the end of its execve must still come, to Exit.
+func TestExecFromThreadKeepsItsExitStop(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		t.Skipf("no true(1) to exec: %v", err)
+	}
+	var mu sync.Mutex
+	var execs []Stop
+	cfg := &Config{
+		Syscalls: mustSyscalls(t, "execve"),
+		Enter:    func(*Stop) Action { return Action{TraceExit: true} },
+		Exit: func(s *Stop) {
+			mu.Lock()
+			execs = append(execs, *s)
+			mu.Unlock()
+		},
+	}
+	cmd := &Cmd{Path: self, Env: append(os.Environ(), execHelperEnv+"="+truePath)}
+	res, err := Run(context.Background(), cmd, cfg, nil)
+	if err != nil || res.ExitCode() != 0 {
+		t.Fatalf("Run: %v, exit %d", err, res.ExitCode())
+	}
+	// The shim's execve of the test binary, then the thread's of true.
+	if len(execs) != 2 || execs[1].Ret != 0 || execs[1].Tid != res.Pid || execs[1].Pid != res.Pid {
+		t.Errorf("execve exit stops %+v, want two successful ones, the second in tid %d", execs, res.Pid)
 	}
 }
 
