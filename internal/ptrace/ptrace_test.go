@@ -308,38 +308,35 @@ func procState(pid int) byte {
 }
 
 func TestCancelKillsTheTree(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", "sleep 30 & sleep 30; wait"}, Setpgid: true}
-	res, err := Run(ctx, cmd, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err %v, want the context's", err)
-	}
-	if !res.Status.Signaled() || res.Status.Signal() != unix.SIGKILL {
-		t.Errorf("status %v, want killed by SIGKILL", res.Status)
-	}
-	if time.Since(start) > 10*time.Second {
-		t.Errorf("took %v to cancel", time.Since(start))
-	}
-}
-
-func TestCancelBeforeStartKillsTheCommand(t *testing.T) {
-	// A context cancelled before the command is traced (an interrupt that
-	// lands as a run starts) must still kill it, not wait for it to end.
-	ctx, cancel := context.WithCancel(context.Background())
+	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
-	start := time.Now()
-	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", "sleep 30 & sleep 30; wait"}, Setpgid: true}
-	res, err := Run(ctx, cmd, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("err %v, want the context's", err)
-	}
-	if !res.Status.Signaled() || res.Status.Signal() != unix.SIGKILL {
-		t.Errorf("status %v, want killed by SIGKILL", res.Status)
-	}
-	if time.Since(start) > 10*time.Second {
-		t.Errorf("took %v to cancel", time.Since(start))
+	for _, c := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"while it runs", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 200*time.Millisecond)
+		}},
+		// An interrupt that lands as a run starts, before the command is
+		// traced, must still kill it, not wait for it to end.
+		{"before it starts", func() (context.Context, context.CancelFunc) { return cancelled, cancel }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := c.ctx()
+			defer cancel()
+			start := time.Now()
+			cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", "sleep 30 & sleep 30; wait"}, Setpgid: true}
+			res, err := Run(ctx, cmd, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
+			if err == nil || !errors.Is(err, ctx.Err()) {
+				t.Errorf("err %v, want the context's", err)
+			}
+			if !res.Status.Signaled() || res.Status.Signal() != unix.SIGKILL {
+				t.Errorf("status %v, want killed by SIGKILL", res.Status)
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Errorf("took %v to cancel", time.Since(start))
+			}
+		})
 	}
 }
 
