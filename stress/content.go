@@ -2,6 +2,8 @@ package stress
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -59,23 +61,29 @@ func (h Header) String() string { return fmt.Sprintf("w%d#%d", h.Writer, h.Seq) 
 // Content returns version seq of writer, size bytes long. Size is raised to
 // HeaderSize when smaller: a version always has a whole header.
 func Content(writer, seq, size int) []byte {
+	return contentInto(nil, writer, seq, size)
+}
+
+// contentInto is Content writing into buf when it has the capacity, so that
+// a worker builds every version in one buffer.
+func contentInto(buf []byte, writer, seq, size int) []byte {
 	if writer < 0 || writer > maxWriter || seq < 0 || seq > maxSeq || size > maxLen {
 		panic(fmt.Sprintf("stress.Content(%d, %d, %d): out of range", writer, seq, size))
 	}
 	size = max(size, HeaderSize)
-	b := make([]byte, size)
-	fillRecords(b[HeaderSize:], HeaderSize, writer, seq)
-	copy(b, headerPrefix(writer, seq, size))
-	h := fmt.Appendf(b[:sumFieldFrom], " c%08x", versionSum(b, writer, seq, size))
-	for i := len(h); i < HeaderSize-1; i++ {
-		b[i] = ' '
+	if cap(buf) < size {
+		buf = make([]byte, size)
 	}
-	b[HeaderSize-1] = '\n'
+	b := buf[:size]
+	fillRecords(b[HeaderSize:], HeaderSize, writer, seq)
+	copy(b, magic+" w0000 s00000000 n0000000000 c00000000                  \n")
+	putDigits(b[9:13], writer)
+	putDigits(b[15:23], seq)
+	putDigits(b[25:35], size)
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], versionSum(b, writer, seq, size))
+	hex.Encode(b[37:45], sum[:])
 	return b
-}
-
-func headerPrefix(writer, seq, size int) string {
-	return fmt.Sprintf("%s w%04d s%08d n%010d", magic, writer, seq, size)
 }
 
 // fillRecords writes into dst the bytes from offset from (at least

@@ -2,6 +2,7 @@ package stress
 
 import (
 	"bytes"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -19,6 +20,11 @@ func TestContentIsValid(t *testing.T) {
 		}
 		if v.Header.Writer != 7 || v.Header.Seq != 42 || v.Header.Len != len(b) {
 			t.Fatalf("header = %+v", v.Header)
+		}
+		// A worker's reused buffer holds the last version, or anything.
+		dirty := bytes.Repeat([]byte{0xff}, 70000)
+		if got := contentInto(dirty, 7, 42, size); !bytes.Equal(got, b) || &got[0] != &dirty[0] {
+			t.Fatalf("contentInto a used buffer differs from Content(7, 42, %d), or did not use it", size)
 		}
 	}
 }
@@ -145,7 +151,7 @@ func FuzzParseHeader(f *testing.F) {
 		// Whatever parses must be a header Content could have written,
 		// except for the checksum, which Validate checks against the body.
 		// (Content itself only for lengths worth allocating.)
-		want := []byte(headerPrefix(h.Writer, h.Seq, h.Len))
+		want := fmt.Appendf(nil, "heisen1 w%04d s%08d n%010d", h.Writer, h.Seq, h.Len)
 		if h.Len <= 1<<20 && !bytes.Equal(want, Content(h.Writer, h.Seq, h.Len)[:sumFieldFrom]) {
 			t.Fatalf("Content(%d, %d, %d) does not start with %q", h.Writer, h.Seq, h.Len, want)
 		}

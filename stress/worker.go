@@ -148,11 +148,12 @@ func writer(s spec, stdin io.Reader, out *messenger) error {
 	if last == 0 {
 		last = MaxWrites // until stdin closes, as far as headers can count
 	}
+	var data []byte // every version in one buffer: replace is done with it when it returns
 	for seq := 1; seq <= last; seq++ {
 		if stop != nil && stop.Load() {
 			break
 		}
-		data := Content(s.ID, seq, s.Size)
+		data = contentInto(data, s.ID, seq, s.Size)
 		if err := replace(ops, s.Target, data, s.Chunk); err != nil {
 			failed++
 			if firstErr == "" {
