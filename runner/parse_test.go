@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,22 @@ func reportOf(ps []Perturbation, counts ...[2]int) *Report {
 		ts[i] = &tally{runs: c[1], failures: c[0], durs: []time.Duration{time.Second, 3 * time.Second}}
 	}
 	return buildReport(ps, ts, time.Minute, false)
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	ps, _ := ParsePerturbations("none")
+	for _, cfg := range []Config{
+		{Command: []string{"true"}, Perturbations: ps},
+		{Command: []string{"true"}, Perturbations: ps, Runs: -1, Duration: time.Second},
+		{Command: []string{"true"}, Perturbations: ps, Runs: 1, Duration: -time.Second},
+		{Command: []string{"true"}, Perturbations: ps, Runs: 1, Timeout: -time.Second},
+		{Perturbations: ps, Runs: 1},
+	} {
+		if rep, err := Run(context.Background(), cfg); err == nil || rep != nil {
+			t.Errorf("Run(runs %d, duration %v, timeout %v, command %q) = %v, %v; want an error",
+				cfg.Runs, cfg.Duration, cfg.Timeout, cfg.Command, rep, err)
+		}
+	}
 }
 
 func TestVerdicts(t *testing.T) {

@@ -65,7 +65,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Command) == 0 {
 		return nil, errors.New("runner: no command")
 	}
-	if cfg.Runs <= 0 && cfg.Duration <= 0 {
+	switch {
+	case cfg.Runs < 0 || cfg.Duration < 0 || cfg.Timeout < 0:
+		return nil, fmt.Errorf("runner: negative Runs %d, Duration %v or Timeout %v", cfg.Runs, cfg.Duration, cfg.Timeout)
+	case cfg.Runs == 0 && cfg.Duration == 0:
 		return nil, errors.New("runner: need Runs or Duration")
 	}
 	if cfg.Parallel < 1 {
