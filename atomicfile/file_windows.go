@@ -115,9 +115,11 @@ func (f *File) publish() error {
 // MOVEFILE_WRITE_THROUGH returns only once the move is on disk.
 func (f *File) syncDir() error { return nil }
 
-// holdOld and dropOld are a Linux optimization of Batch (see sys_linux.go).
-func (f *File) holdOld() {}
-func (f *File) dropOld() {}
+// holdOld, dropOld and startWriteback are Linux optimizations of Batch
+// (see sys_linux.go).
+func (f *File) holdOld()        {}
+func (f *File) dropOld()        {}
+func (f *File) startWriteback() {}
 
 func (f *File) discard() {
 	f.release()

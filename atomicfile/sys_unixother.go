@@ -12,9 +12,11 @@ func (f *File) createTemp(uint32) error { return f.createNamed() }
 
 func (f *File) publish() error { return f.renameNamed() }
 
-// holdOld and dropOld are a Linux optimization of Batch (see sys_linux.go).
-func (f *File) holdOld() {}
-func (f *File) dropOld() {}
+// holdOld, dropOld and startWriteback are Linux optimizations of Batch
+// (see sys_linux.go).
+func (f *File) holdOld()        {}
+func (f *File) dropOld()        {}
+func (f *File) startWriteback() {}
 
 func readUmask() (uint32, bool) { return 0, false } // no /proc
 
