@@ -157,12 +157,7 @@ func TestParentNotWritable(t *testing.T) {
 		if want := "open " + dir + ": permission denied"; string(out) != want {
 			t.Errorf("child got %q, want %q", out, want)
 		}
-		if b, _ := os.ReadFile(path); string(b) != "old" {
-			t.Errorf("target = %q", b)
-		}
-		if got := names(t, dir); len(got) != 1 {
-			t.Errorf("directory holds %q", got)
-		}
+		wantOnly(t, path, "old")
 	})
 }
 
@@ -352,12 +347,7 @@ func TestFileLifecycle(t *testing.T) {
 		if err := f.Commit(); !errors.Is(err, ErrClosed) {
 			t.Errorf("Commit after Close: %v, want ErrClosed", err)
 		}
-		if b, _ := os.ReadFile(path); string(b) != "old" {
-			t.Errorf("target = %q after discard", b)
-		}
-		if got := names(t, dir); len(got) != 1 {
-			t.Errorf("directory holds %q after discard", got)
-		}
+		wantOnly(t, path, "old")
 
 		// Commit, then a second Commit, a Write and a Close.
 		f, err = Create(path)
@@ -378,12 +368,7 @@ func TestFileLifecycle(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Errorf("Close after Commit: %v", err)
 		}
-		if b, _ := os.ReadFile(path); string(b) != "new content" {
-			t.Errorf("target = %q", b)
-		}
-		if got := names(t, dir); len(got) != 1 {
-			t.Errorf("directory holds %q", got)
-		}
+		wantOnly(t, path, "new content")
 	})
 }
 
@@ -604,16 +589,23 @@ func TestProcFDLinkFallback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if b, _ := os.ReadFile(path); string(b) != "two" {
-		t.Errorf("target = %q", b)
-	}
+	wantOnly(t, path, "two")
 	for _, e := range r.events {
 		if e.Op == "link" && !strings.HasPrefix(e.Path, "/proc/self/fd/") {
 			t.Errorf("link from %q, want /proc/self/fd/N", e.Path)
 		}
 	}
+}
+
+// wantOnly checks that the file at path holds content and that nothing
+// else, no temp, is left in its directory.
+func wantOnly(t *testing.T, path, content string) {
+	t.Helper()
+	if b, err := os.ReadFile(path); string(b) != content {
+		t.Errorf("target = %q, %v; want %q", b, err, content)
+	}
 	if got := names(t, filepath.Dir(path)); len(got) != 1 {
-		t.Errorf("directory holds %q", got)
+		t.Errorf("directory holds %q, want only %s", got, filepath.Base(path))
 	}
 }
 
