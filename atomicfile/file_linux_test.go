@@ -650,3 +650,23 @@ func TestUpdateBadPathCreatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutStatxAndRenameat2 replaces files in a process that gets ENOSYS
+// from statx and renameat2, as on Linux before 3.15, which Go still
+// supports: both have older calls to fall back on.
+func TestWithoutStatxAndRenameat2(t *testing.T) {
+	modes(t, func(t *testing.T, named bool) {
+		path := filepath.Join(t.TempDir(), "target")
+		if out, err := child(t, "oldkernel", path, named).Output(); err != nil {
+			t.Fatalf("child without statx and renameat2: %v\n%s", err, out)
+		}
+		for p, want := range map[string]string{path: "two", path + ".new": "new"} {
+			if b, err := os.ReadFile(p); string(b) != want {
+				t.Errorf("%s = %q, %v; want %q", p, b, err, want)
+			}
+		}
+		if got := names(t, filepath.Dir(path)); len(got) != 2 {
+			t.Errorf("directory holds %q, want target and target.new", got)
+		}
+	})
+}

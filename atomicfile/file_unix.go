@@ -297,6 +297,22 @@ func (f *File) linkat(olddirfd int, oldname, newname string, flags int) error {
 	return err
 }
 
+type statInfo struct{ mode, uid, gid uint32 }
+
+// fstatat is sysStat through x/sys/unix, which allocates a C string for
+// name: outside Linux, and on Linux before statx.
+func fstatat(dirfd int, name string, follow bool) (statInfo, error) {
+	flags := 0
+	if !follow {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, name, &st, flags); err != nil {
+		return statInfo{}, err
+	}
+	return statInfo{mode: uint32(st.Mode), uid: st.Uid, gid: st.Gid}, nil
+}
+
 // umask returns the process umask, read once from /proc/self/status:
 // syscall.Umask can only read it by setting it, which races with every other
 // goroutine creating files. Without /proc it assumes the common 022.

@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The test binary re-executes itself as writer, reader and updater
@@ -88,6 +91,21 @@ func runChild(mode, path string) error {
 		}
 	case "writeonce": // prints the error of one WriteFile, for other uids
 		fmt.Print(WriteFile(path, []byte("intruder"), 0o644))
+	case "oldkernel": // creates, replaces and NoClobber-creates without statx and renameat2
+		if err := denySyscalls(unix.SYS_STATX, unix.SYS_RENAMEAT2); err != nil {
+			return err
+		}
+		for _, v := range []string{"one", "two"} {
+			if err := WriteFile(path, []byte(v), 0o644); err != nil {
+				return err
+			}
+		}
+		if err := WriteFile(path+".new", []byte("new"), 0o644, NoClobber); err != nil {
+			return err
+		}
+		if err := WriteFile(path+".new", []byte("again"), 0o644, NoClobber); !errors.Is(err, ErrExist) {
+			return fmt.Errorf("second NoClobber create: %v, want ErrExist", err)
+		}
 	default:
 		return fmt.Errorf("unknown child mode %q", mode)
 	}
@@ -354,4 +372,29 @@ func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
 		}
 		t.Logf("%d kills left %d temps, all removed", kills[named], len(removed))
 	})
+}
+
+// denySyscalls makes every thread of the process get ENOSYS from the
+// system calls nrs, as on a kernel that predates them.
+func denySyscalls(nrs ...uint32) error {
+	const (
+		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		ret = unix.BPF_RET | unix.BPF_K
+	)
+	prog := []unix.SockFilter{{Code: ld, K: 0}} // seccomp_data.nr
+	for _, nr := range nrs {
+		prog = append(prog,
+			unix.SockFilter{Code: jeq, K: nr, Jf: 1},
+			unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)})
+	}
+	prog = append(prog, unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW})
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl PR_SET_NO_NEW_PRIVS: %w", err)
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	if _, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog))); e != 0 {
+		return fmt.Errorf("seccomp: %w", e)
+	}
+	return nil
 }

@@ -193,8 +193,6 @@ func sysOpenat(dirfd int, name string, flags int, mode uint32) (int, error) {
 	}
 }
 
-type statInfo struct{ mode, uid, gid uint32 }
-
 func sysStat(dirfd int, name string, follow bool) (statInfo, error) {
 	var buf [nameMax]byte
 	p, err := cstring(buf[:], name)
@@ -207,6 +205,9 @@ func sysStat(dirfd int, name string, follow bool) (statInfo, error) {
 	}
 	var stx unix.Statx_t
 	_, _, e := unix.Syscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(flags), unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_UID|unix.STATX_GID, uintptr(unsafe.Pointer(&stx)), 0)
+	if e == unix.ENOSYS { // before Linux 4.11
+		return fstatat(dirfd, name, follow)
+	}
 	if e != 0 {
 		return statInfo{}, e
 	}

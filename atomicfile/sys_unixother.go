@@ -20,18 +20,8 @@ func (f *File) startWriteback() {}
 
 func readUmask() (uint32, bool) { return 0, false } // no /proc
 
-type statInfo struct{ mode, uid, gid uint32 }
-
 func sysStat(dirfd int, name string, follow bool) (statInfo, error) {
-	flags := 0
-	if !follow {
-		flags = unix.AT_SYMLINK_NOFOLLOW
-	}
-	var st unix.Stat_t
-	if err := unix.Fstatat(dirfd, name, &st, flags); err != nil {
-		return statInfo{}, err
-	}
-	return statInfo{mode: uint32(st.Mode), uid: st.Uid, gid: st.Gid}, nil
+	return fstatat(dirfd, name, follow)
 }
 
 func sysOpenat(dirfd int, name string, flags int, mode uint32) (int, error) {
