@@ -58,8 +58,9 @@
 // a complete temp behind (the kill tests here see that in about one kill in
 // ten under heavy journal contention). A named temp is left behind by a kill
 // at any moment between its creation and the rename. Every temp is locked
-// by its writer while the writer lives, so [RemoveStaleTemps] removes the
-// leftovers of dead writers and never a live writer's temp. After a power
+// by its writer while the writer lives (where the file system has locks;
+// without them the replace goes on unlocked), so [RemoveStaleTemps] removes
+// the leftovers of dead writers and never a live writer's temp. After a power
 // loss an O_TMPFILE temp that was never linked is reclaimed by the file
 // system.
 //

@@ -670,3 +670,16 @@ func TestWithoutStatxAndRenameat2(t *testing.T) {
 		}
 	})
 }
+
+// TestWithoutLocks replaces a file where flock fails with ENOLCK, as on NFS
+// without its lock daemon: the temp's lock only serves RemoveStaleTemps,
+// which cannot lock there either, so the replace must not fail for it.
+func TestWithoutLocks(t *testing.T) {
+	modes(t, func(t *testing.T, named bool) {
+		path := filepath.Join(t.TempDir(), "target")
+		if out, err := child(t, "nolocks", path, named).Output(); err != nil {
+			t.Fatalf("child without flock: %v\n%s", err, out)
+		}
+		wantOnly(t, path, "two")
+	})
+}

@@ -129,13 +129,25 @@ func (f *File) createNamed() error {
 			return pathError("open", f.dir, err)
 		}
 		f.sys.fd, f.sys.named = fd, true
-		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err := lockTemp(fd); err != nil {
 			f.discard()
 			return pathError("lock", f.dir, err)
 		}
 		return nil
 	}
 	return pathError("open", f.dir, syscall.EEXIST)
+}
+
+// lockTemp locks a new temp for as long as its writer lives, which tells
+// RemoveStaleTemps the temp is not litter. Where the file system has no
+// locks (NFS without its lock daemon: ENOLCK) the replace goes on unlocked:
+// RemoveStaleTemps cannot lock there either, so it removes nothing.
+func lockTemp(fd int) error {
+	err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == unix.ENOLCK || err == unix.EOPNOTSUPP || err == unix.ENOSYS {
+		return nil
+	}
+	return err
 }
 
 func (f *File) write(b []byte) (int, error) {

@@ -89,10 +89,19 @@ func runChild(mode, path string) error {
 				return err
 			}
 		}
+	case "nolocks": // replaces where flock fails with ENOLCK, as on NFS without lockd
+		if err := denySyscalls(unix.ENOLCK, unix.SYS_FLOCK); err != nil {
+			return err
+		}
+		for _, v := range []string{"one", "two"} {
+			if err := WriteFile(path, []byte(v), 0o644); err != nil {
+				return err
+			}
+		}
 	case "writeonce": // prints the error of one WriteFile, for other uids
 		fmt.Print(WriteFile(path, []byte("intruder"), 0o644))
 	case "oldkernel": // creates, replaces and NoClobber-creates without statx and renameat2
-		if err := denySyscalls(unix.SYS_STATX, unix.SYS_RENAMEAT2); err != nil {
+		if err := denySyscalls(unix.ENOSYS, unix.SYS_STATX, unix.SYS_RENAMEAT2); err != nil {
 			return err
 		}
 		for _, v := range []string{"one", "two"} {
@@ -374,9 +383,9 @@ func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
 	})
 }
 
-// denySyscalls makes every thread of the process get ENOSYS from the
-// system calls nrs, as on a kernel that predates them.
-func denySyscalls(nrs ...uint32) error {
+// denySyscalls makes every thread of the process get errno from the system
+// calls nrs, as on a kernel or file system that lacks them.
+func denySyscalls(errno unix.Errno, nrs ...uint32) error {
 	const (
 		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
@@ -386,7 +395,7 @@ func denySyscalls(nrs ...uint32) error {
 	for _, nr := range nrs {
 		prog = append(prog,
 			unix.SockFilter{Code: jeq, K: nr, Jf: 1},
-			unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)})
+			unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(errno)})
 	}
 	prog = append(prog, unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW})
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {

@@ -17,11 +17,14 @@ const staleAge = time.Second
 
 // RemoveStaleTemps removes the temporary files that writers of path left
 // behind when they were killed between creating and committing them, and
-// returns their names. It only concerns the named temps used where O_TMPFILE
-// is unavailable (an O_TMPFILE temp has no name and vanishes with its
-// process). A writer holds a lock on its named temp until it commits or
+// returns their names: the named temps used where O_TMPFILE is unavailable,
+// and O_TMPFILE temps whose writer was killed between giving them their temp
+// name and the rename (one otherwise has no name and vanishes with its
+// process). A writer holds a lock on its temp until it commits or
 // discards it, so RemoveStaleTemps never removes the temp of a live writer;
-// it also leaves temps changed within the last second.
+// it also leaves temps changed within the last second. On a file system
+// without locks (NFS without its lock daemon) it cannot tell, and returns
+// the error of the first lock it tries.
 func RemoveStaleTemps(path string) ([]string, error) {
 	dir, base := filepath.Dir(path), filepath.Base(path)
 	entries, err := os.ReadDir(dir)

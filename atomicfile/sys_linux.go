@@ -43,7 +43,7 @@ func (f *File) createTemp(mode uint32) error {
 			// Locked like a named temp: a writer killed between linking
 			// it to its temp name and the rename leaves that name behind,
 			// and the lock tells RemoveStaleTemps whether its writer lives.
-			if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			if err := lockTemp(fd); err != nil {
 				f.release()
 				return pathError("lock", f.dir, err)
 			}
