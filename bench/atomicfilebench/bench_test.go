@@ -32,6 +32,7 @@ func BenchmarkBatch100x4KiB(b *testing.B) {
 	data := make([]byte, 4<<10)
 	for name, f := range map[string]func(string, []byte, int) error{
 		"atomicfile.Batch": batchAtomicfile,
+		"floor-batch":      floorBatch,
 		"renameio-loop":    loopRenameio,
 	} {
 		b.Run(name, func(b *testing.B) {
@@ -66,6 +67,17 @@ func TestContenders(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(dir, "batch-099")); got != "b" {
 		t.Errorf("batch wrote %q", got)
+	}
+	for _, v := range []string{"one", "two"} {
+		if err := floorBatch(dir, []byte(v), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := readFile(t, filepath.Join(dir, "floor-099")); got != "two" {
+		t.Errorf("floor batch wrote %q", got)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != len(contenders)+200 {
+		t.Errorf("%d files in the directory, want %d: temps left?", len(ents), len(contenders)+200)
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/google/renameio/v2"
 	"github.com/heisen-dev/heisen/atomicfile"
@@ -55,6 +57,15 @@ func floorWrite(path string, data []byte) error {
 	if err := unix.Fdatasync(fd); err != nil {
 		return err
 	}
+	if err := linkRename(fd, dirfd, base); err != nil {
+		return err
+	}
+	return unix.Fsync(dirfd)
+}
+
+// linkRename links the O_TMPFILE fd to a random name in dirfd and renames
+// that over base.
+func linkRename(fd, dirfd int, base string) error {
 	var r [16]byte
 	rand.Read(r[:])
 	tmp := "." + base + "." + hex.EncodeToString(r[:]) + ".tmp"
@@ -67,7 +78,76 @@ func floorWrite(path string, data []byte) error {
 		unix.Unlinkat(dirfd, tmp, 0)
 		return err
 	}
-	return unix.Fsync(dirfd)
+	return nil
+}
+
+// floorBatch is the least a durable batch of n replaces can do on Linux, the
+// fastest schedule measured here: in parallel, create an O_TMPFILE, write it
+// and start its writeback; fdatasync all in parallel; in order, link and
+// rename each over its target, holding the replaced file open so that the
+// rename does not wait to free it; fsync the directory while the replaced
+// files are closed in parallel.
+func floorBatch(dir string, data []byte, n int) error {
+	dirfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dirfd)
+	fds, olds := make([]int, n), make([]int, n)
+	for i := range n {
+		fds[i], olds[i] = -1, -1
+	}
+	defer closeAll(fds)
+	defer closeAll(olds) // on errors only
+	err = each(n, func(i int) (err error) {
+		if fds[i], err = unix.Openat(dirfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err != nil {
+			return err
+		}
+		if _, err := unix.Write(fds[i], data); err != nil {
+			return err
+		}
+		return unix.SyncFileRange(fds[i], 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	})
+	if err == nil {
+		err = each(n, func(i int) error { return unix.Fdatasync(fds[i]) })
+	}
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		base := fmt.Sprintf("floor-%03d", i)
+		olds[i], _ = unix.Openat(dirfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err := linkRename(fds[i], dirfd, base); err != nil {
+			return err
+		}
+	}
+	var freed sync.WaitGroup
+	freed.Go(func() { closeAll(olds) })
+	err = unix.Fsync(dirfd)
+	freed.Wait()
+	return err
+}
+
+// closeAll closes the open descriptors among fds in parallel.
+func closeAll(fds []int) {
+	each(len(fds), func(i int) error {
+		if fds[i] >= 0 {
+			unix.Close(fds[i])
+			fds[i] = -1
+		}
+		return nil
+	})
+}
+
+// each runs op(0), …, op(n-1), each on its own goroutine.
+func each(n int, op func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = op(i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // batchAtomicfile replaces n files with one atomicfile.Batch.
