@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")"
 dir=${1:-/var/tmp}
 rounds=${2:-15}
-echo "== $(date -u +%FT%TZ) $(uname -sr), $(nproc) CPUs, $(df -T "$dir" | awk 'NR==2 {print $2 " on " $1}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(date -u +%FT%TZ) $(uname -sr), $(nproc) CPUs, $(df -T "$dir" | awk 'NR==2 {print $2 " on " $1}'), load $(cut -d' ' -f1-3 /proc/loadavg), I/O pressure $(sed -n 's/^some //p' /proc/pressure/io 2>/dev/null | cut -d' ' -f1-2)"
 go run ./atomicfilebench -dir "$dir" -rounds "$rounds"
 echo "== allocations per op (testing.B)"
 TMPDIR=$dir go test -run '^$' -bench 'WriteFile/atomicfile|Batch100x4KiB/atomicfile' -benchtime 200x -benchmem ./atomicfilebench |
