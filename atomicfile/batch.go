@@ -54,8 +54,9 @@ func (b *Batch) Commit() error {
 	b.items = nil
 	files := make([]File, len(items))
 	// All files exist and are written before the first sync waits: creating
-	// an inode is CPU work (often the largest part of a replace on ext4),
-	// which then overlaps the data writes instead of queueing behind syncs.
+	// an inode is CPU work (most of a replace on a journal-less ext4, which
+	// scans past recently freed inodes), which then overlaps the data writes
+	// instead of queueing behind syncs.
 	err := parallel(len(files), func(i int) error {
 		f, it := &files[i], items[i]
 		cfg := b.cfg
