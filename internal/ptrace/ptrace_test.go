@@ -188,13 +188,25 @@ func TestDelayHoldsOnlyTheCallingThread(t *testing.T) {
 	dir := t.TempDir()
 	// Two processes at once, each opening n files.
 	script := `w() { i=0; while [ $i -lt ` + fmt.Sprint(n) + ` ]; do : > "$1.$i"; i=$((i+1)); done; }; w "$1/a" & w "$1/b" & wait`
+	type hold struct {
+		pid      int
+		from, to time.Time // Enter, and Exit: after the held call ran
+	}
+	var mu sync.Mutex
+	var holds []hold
 	cfg := &Config{
 		Syscalls: mustSyscalls(t, "open,openat,creat"),
 		Enter: func(s *Stop) Action {
 			if p, _ := s.ReadString(s.Args[1], 4096); strings.HasPrefix(p, dir) {
-				return Action{Delay: delay}
+				s.Note = time.Now()
+				return Action{Delay: delay, TraceExit: true}
 			}
 			return Action{}
+		},
+		Exit: func(s *Stop) {
+			mu.Lock()
+			holds = append(holds, hold{s.Pid, s.Note.(time.Time), time.Now()})
+			mu.Unlock()
 		},
 	}
 	start := time.Now()
@@ -203,13 +215,32 @@ func TestDelayHoldsOnlyTheCallingThread(t *testing.T) {
 	if err != nil || res.ExitCode() != 0 {
 		t.Fatalf("Run: %v, exit %d", err, res.ExitCode())
 	}
-	// Each process waits n delays; serialized it would be 2n.
+	// Each process waits n delays.
 	if elapsed < n*delay {
 		t.Errorf("took %v, less than the %v of delays one process must wait", elapsed, n*delay)
 	}
-	if elapsed > 2*n*delay-delay {
-		t.Errorf("took %v: the two processes' delays were serialized (2n delays = %v)", elapsed, 2*n*delay)
+	if len(holds) != 2*n {
+		t.Fatalf("%d opens held, want %d", len(holds), 2*n)
 	}
+	// The delays asked, [Enter, Enter+delay], of the two processes overlap
+	// unless the tracer serializes them, whatever the load: a tracer that
+	// held one thread by waiting would see the other's call only after.
+	var overlap time.Duration
+	for i, a := range holds {
+		if held := a.to.Sub(a.from); held < delay {
+			t.Errorf("an open of pid %d ran %v after its stop, before the %v delay", a.pid, held, delay)
+		}
+		for _, b := range holds[i+1:] {
+			if a.pid != b.pid {
+				apart := a.from.Sub(b.from)
+				overlap += max(0, delay-max(apart, -apart))
+			}
+		}
+	}
+	if overlap < delay {
+		t.Errorf("the two processes were held at once for %v in all: their delays were serialized", overlap)
+	}
+	t.Logf("took %v; held at once for %v", elapsed, overlap)
 }
 
 // A thread other than the leader that execs takes the leader's tid: the
@@ -264,14 +295,28 @@ func TestGroupStopStaysStopped(t *testing.T) {
 	defer out.Close()
 	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", `kill -STOP $$; echo resumed`}, Stdout: out}
 	pids := make(chan int, 1)
+	// Every traced syscall is a tracing stop too: wait for the stop that
+	// follows kill, or a slow tracer's syscall stop passes for the group-stop.
+	killed := make(chan struct{})
+	var once sync.Once
+	cfg := &Config{
+		Syscalls: mustSyscalls(t, "file,kill"),
+		Enter:    func(s *Stop) Action { return Action{TraceExit: s.Name() == "kill"} },
+		Exit:     func(*Stop) { once.Do(func() { close(killed) }) },
+	}
 	done := make(chan error, 1)
 	var res Result
 	go func() {
 		var err error
-		res, err = Run(context.Background(), cmd, &Config{Syscalls: mustSyscalls(t, "file")}, func(pid int) { pids <- pid })
+		res, err = Run(context.Background(), cmd, cfg, func(pid int) { pids <- pid })
 		done <- err
 	}()
 	pid := <-pids
+	select {
+	case <-killed:
+	case err := <-done:
+		t.Fatalf("command ended (%v) without its kill being seen", err)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for procState(pid) != 't' && procState(pid) != 'T' {
 		if time.Now().After(deadline) {
