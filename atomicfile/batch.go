@@ -20,6 +20,11 @@ import (
 // synced, Commit replaces nothing. If a rename fails, the files added before
 // the failing one have been replaced (and their directories synced); the
 // failing one and those after it are untouched.
+//
+// Commit holds two or three file descriptors per file while it runs (the
+// new file, the file it replaces, its directory), so a batch larger than
+// about a third of RLIMIT_NOFILE can fail with EMFILE and replace nothing:
+// split such a batch.
 type Batch struct {
 	cfg   config
 	items []batchItem

@@ -26,7 +26,9 @@ const maxUnattributedGap = time.Second
 // Explain runs analyze over the run's trail and links each corruption to
 // the race finding that explains it: one that involves every writer whose
 // bytes the version holds (the pids come from Result.PIDs) and that began
-// before the version was seen, the latest such finding when several do.
+// before the version was seen; when several do, the one that ended closest
+// before the version was seen (a finding still running then counts as
+// closest), the earliest in trail order among equals.
 // A version with no attributable bytes (an empty file) is linked to a
 // race finding that ended at most a second before it was seen. It returns
 // how many corruptions it linked.

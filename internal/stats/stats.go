@@ -3,8 +3,8 @@
 //
 // Failure counts in heisen are small and often zero, so the package prefers
 // methods that stay honest there: the Wilson score interval (never outside
-// [0, 1], non-empty at k = 0) and Fisher's exact test beside the classical
-// two-proportion z-test.
+// [0, 1], non-empty at k = 0) and Fisher's exact test, which compares two
+// rates without the large-sample approximation of the z-test.
 package stats
 
 import (
@@ -39,27 +39,10 @@ func Wilson(k, n int, z float64) (lo, hi float64) {
 	return lo, hi
 }
 
-// TwoProportionZ is the pooled two-sided z-test of p1 = k1/n1 against
-// p2 = k2/n2. It returns z (positive when p1 > p2) and the p-value. When
-// both samples are all failures or all successes the rates cannot differ
-// and it returns z = 0, p = 1.
-func TwoProportionZ(k1, n1, k2, n2 int) (z, p float64) {
-	if n1 <= 0 || n2 <= 0 {
-		return 0, 1
-	}
-	p1, p2 := float64(k1)/float64(n1), float64(k2)/float64(n2)
-	pool := float64(k1+k2) / float64(n1+n2)
-	se := math.Sqrt(pool * (1 - pool) * (1/float64(n1) + 1/float64(n2)))
-	if se == 0 {
-		return 0, 1
-	}
-	z = (p1 - p2) / se
-	return z, math.Erfc(math.Abs(z) / math.Sqrt2)
-}
-
 // FisherExact is the two-sided Fisher exact test of k1/n1 against k2/n2:
 // the probability, with the margins fixed, of a table at most as likely as
-// the one observed. It is exact for the small counts where the z-test is not.
+// the one observed. It is exact for the small counts heisen sees, where the
+// pooled two-proportion z-test is not.
 func FisherExact(k1, n1, k2, n2 int) float64 {
 	if n1 <= 0 || n2 <= 0 {
 		return 1

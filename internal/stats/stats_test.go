@@ -8,7 +8,7 @@ import (
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 // Reference values computed independently with exact rational binomials
-// (Fisher) and by hand from the textbook formulas (Wilson, z).
+// (Fisher) and by hand from the textbook formula (Wilson).
 func TestWilson(t *testing.T) {
 	for _, c := range []struct {
 		k, n   int
@@ -27,24 +27,6 @@ func TestWilson(t *testing.T) {
 	}
 	if lo, hi := Wilson(0, 0, Z95); lo != 0 || hi != 1 {
 		t.Errorf("Wilson(0, 0) = [%v, %v], want [0, 1]", lo, hi)
-	}
-}
-
-func TestTwoProportionZ(t *testing.T) {
-	// 30/100 vs 15/100: pooled p 0.225, se 0.059055, z = 2.5400, p = 0.011085.
-	z, p := TwoProportionZ(30, 100, 15, 100)
-	if !near(z, 2.5400, 1e-4) || !near(p, 0.011085, 1e-5) {
-		t.Errorf("TwoProportionZ(30,100,15,100) = z %.5f p %.6f, want z 2.5400 p 0.011085", z, p)
-	}
-	z, p = TwoProportionZ(15, 100, 30, 100)
-	if z >= 0 || !near(p, 0.011085, 1e-5) {
-		t.Errorf("swapped: z %.5f p %.6f, want negative z, same p", z, p)
-	}
-	if z, p := TwoProportionZ(0, 50, 0, 50); z != 0 || p != 1 {
-		t.Errorf("all-zero: z %v p %v, want 0, 1", z, p)
-	}
-	if z, p := TwoProportionZ(50, 50, 50, 50); z != 0 || p != 1 {
-		t.Errorf("all-one: z %v p %v, want 0, 1", z, p)
 	}
 }
 
