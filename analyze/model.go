@@ -229,9 +229,16 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 	// and the inode is one the trail knows under another name, the inode
 	// is the truth. Any other disagreement (a hard link, or an inode number
 	// reused in a trail whose writers log after the call) keeps the path.
-	if n != nil && e.Ino != 0 && n.key.ino == e.Ino && n.path != "" && n.path != e.Path && a.targets[e.Path] {
-		if other := a.byPath[e.Path]; other != nil && other != n {
+	if n != nil && e.Ino != 0 && n.key.ino == e.Ino && n.path != "" && n.path != e.Path && a.byPath[e.Path] != n {
+		switch other := a.byPath[e.Path]; {
+		case a.targets[e.Path] && other != nil:
 			w.path = n.path
+		case len(n.windows) == 0:
+			// No link gave the inode this name and nobody has it open: the
+			// number was freed and reused, and the trail logged the free
+			// (a rename over the old file) after this open, as writers that
+			// stamp events after the call returns do. A new file.
+			n = nil
 		}
 	}
 	// A node named by the path means the file exists: an earlier open made
