@@ -536,26 +536,6 @@ func TestTracerSeesEveryStepInOrder(t *testing.T) {
 	})
 }
 
-// raceEnabled is set by race_linux_test.go: the race detector's
-// instrumentation allocates.
-var raceEnabled bool
-
-func TestUntracedWriteFileDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector's instrumentation allocates")
-	}
-	path := filepath.Join(t.TempDir(), "target")
-	data := make([]byte, 4096)
-	allocs := testing.AllocsPerRun(20, func() {
-		if err := WriteFile(path, data, 0o644, AtomicOnly); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs > 0 {
-		t.Errorf("WriteFile allocates %v times", allocs)
-	}
-}
-
 func FuzzTempName(f *testing.F) {
 	f.Add("target")
 	f.Add(strings.Repeat("x", 255))

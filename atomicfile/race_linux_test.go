@@ -1,5 +1,0 @@
-//go:build race
-
-package atomicfile
-
-func init() { raceEnabled = true }
