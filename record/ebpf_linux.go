@@ -92,6 +92,7 @@ func (r *Recorder) load() error {
 		bpf.RecordVarTraceAll:    b2u(r.cfg.All),
 		bpf.RecordVarSelfTgid:    uint32(os.Getpid()),
 		bpf.RecordVarPrefixCount: uint32(len(r.prefixes)),
+		bpf.RecordVarCloseNr:     unix.SYS_CLOSE,
 	}
 	for name, v := range vars {
 		if err := spec.Variables[name].Set(v); err != nil {

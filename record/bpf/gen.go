@@ -8,4 +8,4 @@
 //	go generate ./record/bpf
 package bpf
 
-//go:generate go tool bpf2go -tags linux -target amd64,arm64 -type event -type inflight Record record.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target amd64,arm64 -type event Record record.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror

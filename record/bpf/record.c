@@ -1,10 +1,12 @@
 //go:build ignore
 
-// record.c: the kernel half of heisen record. Two programs on the raw
-// sys_enter and sys_exit tracepoints remember the arguments per thread at
-// entry and emit one event per call at exit, with the path resolved in the kernel from the dentry tree, so that a
-// process that has already exited, closed the fd or changed directory cannot
-// make user space guess wrong. Regenerate with `go generate ./record/bpf`.
+// record.c: the kernel half of heisen record. A program on the raw
+// sys_exit tracepoint emits one event per call, reading the arguments from
+// the registers the call left and resolving the path in the kernel from the
+// dentry tree, so that a process that has already exited, closed the fd or
+// changed directory cannot make user space guess wrong. A program on
+// sys_enter remembers only what close destroys before its exit: the file
+// behind the fd. Regenerate with `go generate ./record/bpf`.
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -94,8 +96,10 @@ struct task_struct {
 	struct files_struct *files;
 } __attribute__((preserve_access_index));
 
-// Syscall arguments as the raw sys_enter tracepoint sees them, in the
-// registers of the system call ABI.
+// Syscall arguments in the registers of the system call ABI, as saved at
+// entry. The call leaves them there for the exit tracepoint too; only the
+// return value register changes (arm64's first argument register is also
+// its return register, hence orig_x0).
 #if defined(__TARGET_ARCH_x86)
 struct pt_regs {
 	unsigned long di, si, dx, r10, r8, r9, orig_ax;
@@ -109,12 +113,13 @@ struct pt_regs {
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
 	unsigned long regs[31];
+	unsigned long orig_x0;
 	int syscallno;
 } __attribute__((preserve_access_index));
 #define SYSCALL_NR(r) r->syscallno
 #define IS_COMPAT(task) 0 // AArch32 tasks are not told apart
 #define SYSCALL_ARGS(r, a) do { \
-	a[0] = r->regs[0]; a[1] = r->regs[1]; a[2] = r->regs[2]; \
+	a[0] = r->orig_x0; a[1] = r->regs[1]; a[2] = r->regs[2]; \
 	a[3] = r->regs[3]; a[4] = r->regs[4]; a[5] = r->regs[5]; \
 } while (0)
 #else
@@ -160,13 +165,11 @@ enum op {
 volatile const __u32 trace_all = 0;      // 1: every process (except self_tgid)
 volatile const __u32 self_tgid = 0;      // the recorder, never traced
 volatile const __u32 prefix_count = 0;     // number of --path prefixes in prefixes
+volatile const __u32 close_nr = 0;         // this architecture's close syscall number
 
-struct inflight {
-	__u64 args[6];
-	__u64 file;  // struct file * of the fd argument, taken at entry
-	__u64 pos;   // file position at entry, for write and writev
-	__u32 op;
-	__u32 pad;
+// closing is what sys_enter keeps for a thread's close until its exit.
+struct closing {
+	__u64 file; // struct file * of the fd argument; 0 when none is pending
 };
 
 // The event as the ring buffer carries it; four strings follow the header:
@@ -216,6 +219,8 @@ struct scratch {
 	char data[DATA_CAP + PATH_CAP]; // slack so masked offsets stay in bounds
 	char walk[PATH_CAP + PREFIX_CAP + NAME_MASK + 1];
 	struct fcache fc; // the entry being built for files
+	__u64 walk_mnt;   // put_walk_at's arguments: a global function takes
+	__u64 walk_d;     // only scalars, and a map value reads back as one
 };
 
 struct prefix {
@@ -260,12 +265,12 @@ struct {
 	__type(value, __u8);
 } tracked SEC(".maps");
 
-// calls holds, per thread, the syscall between its entry and exit.
+// calls holds, per thread, the close between its entry and exit.
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct inflight);
+	__type(value, struct closing);
 } calls SEC(".maps");
 
 struct {
@@ -297,79 +302,59 @@ static __always_inline int is_traced(__u32 tgid)
 	return trace_all || bpf_map_lookup_elem(&tracked, &tgid);
 }
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+// TYPED turns an address into a pointer whose fields are read with plain
+// loads (a faulting load reads zero), where BPF_CORE_READ calls a helper
+// per field: every nanosecond here is added to a recorded syscall. The
+// cast itself compiles to nothing.
+#define TYPED(type, addr) ((struct type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(struct type)))
+
 static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 {
 	if (fd < 0)
 		return 0;
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned long)fd >= max)
+	struct fdtable *fdt = task->files->fdt;
+	if ((unsigned long)fd >= fdt->max_fds)
 		return 0;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	__u64 f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	return f ? TYPED(file, f) : 0;
 }
 
-// One program for the entry of every syscall (the raw tracepoint: one
-// attachment, detached in one RCU grace period, where 40 per-syscall
-// tracepoints took 2.6 s to detach). Other syscalls leave after one
-// (inlined) array lookup, other processes after a hash lookup.
+// The entry of every syscall (the raw tracepoint: one attachment, detached
+// in one RCU grace period, where 40 per-syscall tracepoints took 2.6 s to
+// detach). Every call but close is recorded from its exit alone: work done
+// here would lengthen each recorded call twice over, and every instant a
+// recorded call is made longer can widen the race window being recorded.
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
-	__u32 key = nr;
-	__u32 *op = bpf_map_lookup_elem(&sysop, &key);
-	if (!op || *op == OP_NONE)
+	if (nr != close_nr)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_traced(id >> 32))
+	if (!is_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (IS_COMPAT(task))
 		return 0;
-	struct inflight *in = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!in) {
+	struct closing *c = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c) {
 		count_lost();
 		return 0;
 	}
-	in->op = *op;
-	in->file = 0;
-	in->pos = 0;
-	SYSCALL_ARGS(regs, in->args);
-
-	switch (in->op) {
-	case OP_WRITE:
-	case OP_PWRITE64:
-	case OP_WRITEV:
-	case OP_PWRITEV:
-	case OP_FSYNC:
-	case OP_FDATASYNC:
-	case OP_CLOSE:
-	case OP_FTRUNCATE: {
-		// close releases the fd before exit; the struct file stays alive
-		// until the task returns to user space (fput is deferred), which
-		// is after the exit tracepoint.
-		struct file *f = fd_file(task, (long)in->args[0]);
-		in->file = (__u64)f;
-		if (f && (in->op == OP_WRITE || in->op == OP_WRITEV)) {
-			// An O_APPEND write goes to the end, whatever f_pos says.
-			if (BPF_CORE_READ(f, f_flags) & 02000)
-				in->pos = BPF_CORE_READ(f, f_inode, i_size);
-			else
-				in->pos = BPF_CORE_READ(f, f_pos);
-		}
-		break;
-	}
-	}
+	// close releases the fd before its exit; the struct file stays alive
+	// until the task returns to user space (fput is deferred), which is
+	// after the exit tracepoint.
+	__u64 a[6];
+	SYSCALL_ARGS(regs, a);
+	c->file = (__u64)fd_file(task, (long)a[0]);
 	return 0;
 }
 
 struct walk_state {
-	struct dentry *d;
-	struct mount *mnt;
-	struct dentry *root; // mnt's root dentry
+	__u64 d;    // struct dentry *
+	__u64 mnt;  // struct mount *
+	__u64 root; // mnt's root dentry
 	__u32 pos;           // start of the text written so far, from the end
 	__u32 trunc;
 };
@@ -381,22 +366,20 @@ static long walk_step(__u64 i, void *arg)
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 1;
-	struct dentry *d = w->d;
-	struct dentry *parent = BPF_CORE_READ(d, d_parent);
-	if (d == w->root || d == parent) {
-		// A local copy: BPF_CORE_READ(w->mnt, …) would ask the kernel's
-		// BTF for struct walk_state.
-		struct mount *m = w->mnt;
-		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
-		if (d != w->root || mp == m)
+	struct dentry *d = TYPED(dentry, w->d);
+	__u64 parent = (__u64)d->d_parent;
+	if (w->d == w->root || w->d == parent) {
+		struct mount *m = TYPED(mount, w->mnt);
+		__u64 mp = (__u64)m->mnt_parent;
+		if (w->d != w->root || mp == w->mnt)
 			return 1; // the root of everything, or a disconnected tree
-		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->d = (__u64)m->mnt_mountpoint;
 		w->mnt = mp;
-		w->root = BPF_CORE_READ(mp, mnt.mnt_root);
+		w->root = (__u64)TYPED(mount, mp)->mnt.mnt_root;
 		return 0;
 	}
-	__u32 len = BPF_CORE_READ(d, d_name.len) & NAME_MASK;
-	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	__u32 len = d->d_name.len & NAME_MASK;
+	const unsigned char *name = d->d_name.name;
 	if (w->pos < len + 1) {
 		w->trunc = 1;
 		return 1;
@@ -410,22 +393,21 @@ static long walk_step(__u64 i, void *arg)
 	return 0;
 }
 
-// put_walk_at appends the absolute path of the dentry d in the mount vm at
-// data offset off and returns its length. The name is built backwards in
+// put_walk_at appends the absolute path of the dentry s->walk_d in the
+// mount s->walk_mnt at data offset off and returns its length. The name is built backwards in
 // s->walk, ending at PATH_CAP. A global function: the verifier checks it
 // once instead of at each of its call sites, which halves loading time
 // (the start of every recording).
-__noinline __u32 put_walk_at(__u64 vm_addr, __u64 d_addr, __u32 off)
+__noinline __u32 put_walk_at(__u32 off)
 {
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
-	struct vfsmount *vm = (struct vfsmount *)vm_addr;
 	struct walk_state w = {};
-	w.d = (struct dentry *)d_addr;
-	w.mnt = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
-	w.root = BPF_CORE_READ(vm, mnt_root);
+	w.d = s->walk_d;
+	w.mnt = s->walk_mnt - bpf_core_field_offset(struct mount, mnt);
+	w.root = (__u64)TYPED(vfsmount, s->walk_mnt)->mnt_root;
 	w.pos = PATH_CAP;
 	bpf_loop(WALK_DEPTH, walk_step, &w, 0);
 	if (w.pos == PATH_CAP) {
@@ -444,7 +426,9 @@ __noinline __u32 put_walk_at(__u64 vm_addr, __u64 d_addr, __u32 off)
 // its length.
 static __always_inline __u32 put_walk(struct scratch *s, __u32 off, struct path *p)
 {
-	return put_walk_at((__u64)BPF_CORE_READ(p, mnt), (__u64)BPF_CORE_READ(p, dentry), off) & PATH_MASK;
+	s->walk_mnt = (__u64)p->mnt;
+	s->walk_d = (__u64)p->dentry;
+	return put_walk_at(off) & PATH_MASK;
 }
 
 // put_user appends the string at user address u and returns its length
@@ -461,17 +445,12 @@ static __always_inline __u32 put_user(struct scratch *s, __u32 off, __u64 u)
 // the task's cwd for AT_FDCWD, else the path of dirfd.
 static __always_inline __u32 put_dir(struct scratch *s, __u32 off, struct task_struct *task, long dirfd)
 {
-	struct path p;
-	if ((int)dirfd == AT_FDCWD) {
-		struct fs_struct *fs = BPF_CORE_READ(task, fs);
-		p = BPF_CORE_READ(fs, pwd);
-	} else {
-		struct file *f = fd_file(task, dirfd);
-		if (!f)
-			return 0;
-		p = BPF_CORE_READ(f, f_path);
-	}
-	return put_walk(s, off, &p);
+	if ((int)dirfd == AT_FDCWD)
+		return put_walk(s, off, &task->fs->pwd);
+	struct file *f = fd_file(task, dirfd);
+	if (!f)
+		return 0;
+	return put_walk(s, off, &f->f_path);
 }
 
 // put_path appends the path argument u relative to dirfd as two pieces: the
@@ -547,10 +526,10 @@ static __always_inline int path_matches(__u32 off, __u32 dir_len, __u32 raw_len)
 // pipe to a pager) are not part of any file race and are not recorded.
 static __always_inline int put_inode(struct event *ev, struct file *f)
 {
-	struct inode *ino = BPF_CORE_READ(f, f_inode);
-	ev->ino = BPF_CORE_READ(ino, i_ino);
-	ev->dev = BPF_CORE_READ(ino, i_sb, s_dev);
-	__u16 fmt = BPF_CORE_READ(ino, i_mode) & 0170000;
+	struct inode *ino = f->f_inode;
+	ev->ino = ino->i_ino;
+	ev->dev = ino->i_sb->s_dev;
+	__u16 fmt = ino->i_mode & 0170000;
 	return fmt == 0100000 || fmt == 0040000 || fmt == 0120000;
 }
 
@@ -558,10 +537,10 @@ static __always_inline int put_inode(struct event *ev, struct file *f)
 // f, and otherwise prepares s->fc for storing after the slow path.
 static __always_inline struct fcache *cached(struct scratch *s, struct file *f)
 {
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	__u64 inode = (__u64)BPF_CORE_READ(f, f_inode);
-	__u64 parent = (__u64)BPF_CORE_READ(d, d_parent);
-	__u64 hash_len = BPF_CORE_READ(d, d_name.hash_len);
+	struct dentry *d = f->f_path.dentry;
+	__u64 inode = (__u64)f->f_inode;
+	__u64 parent = (__u64)d->d_parent;
+	__u64 hash_len = d->d_name.hash_len;
 	__u64 key = (__u64)f;
 	struct fcache *c = bpf_map_lookup_elem(&files, &key);
 	if (c && c->inode == inode && c->parent == parent && c->hash_len == hash_len)
@@ -605,21 +584,34 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u32 *sop = bpf_map_lookup_elem(&sysop, &key);
 	if (!sop || *sop == OP_NONE)
 		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	// Only calls sys_enter kept are in calls: no other filter needed.
-	struct inflight *in = bpf_task_storage_get(&calls, task, 0, 0);
-	if (!in || in->op == OP_NONE)
-		return 0;
-	__u32 op = in->op;
-	in->op = OP_NONE; // the args stay valid: this thread makes no other call meanwhile
+	__u32 op = *sop;
 	__u64 id = bpf_get_current_pid_tgid();
+	if (!is_traced(id >> 32))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (IS_COMPAT(task))
+		return 0;
 	__u32 tid = (__u32)id;
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
 	struct event *ev = &s->ev;
-	__u64 *a = in->args;
+	__u64 a[6];
+	SYSCALL_ARGS(regs, a);
+	struct file *f = 0;
+	if (op == OP_CLOSE) {
+		struct closing *c = bpf_task_storage_get(&calls, task, 0, 0);
+		if (!c || !c->file)
+			return 0; // its entry came before recording began
+		f = TYPED(file, c->file);
+		c->file = 0;
+	} else if ((op >= OP_WRITE && op <= OP_FDATASYNC) || op == OP_FTRUNCATE) {
+		// Another thread could have closed the fd and opened another file
+		// under its number since this call began: a process racing with
+		// itself on one fd, which no trail can describe anyway.
+		f = fd_file(task, (long)a[0]);
+	}
 
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->pid = id >> 32;
@@ -634,7 +626,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u32 n = 0;         // bytes of strings
 	int keep = -1;       // known to pass (1) or fail (0) the filters
 	__u64 cache_key = 0; // the struct file to remember, if any
-	struct file *f = (struct file *)in->file;
 	switch (op) {
 	case OP_OPEN:
 	case OP_OPENAT:
@@ -670,8 +661,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 					keep = 0;
 					break;
 				}
-				struct path p = BPF_CORE_READ(nf, f_path);
-				n = put_walk(s, 0, &p);
+				n = put_walk(s, 0, &nf->f_path);
 				ev->path_dir_len = n;
 				break;
 			}
@@ -688,9 +678,15 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	case OP_CLOSE:
 	case OP_FTRUNCATE:
 		ev->fd = a[0];
-		if (op == OP_WRITE || op == OP_WRITEV)
-			ev->off = in->pos;
-		else if (op == OP_PWRITE64 || op == OP_PWRITEV)
+		if ((op == OP_WRITE || op == OP_WRITEV) && f) {
+			// The call has moved the position past what it wrote, also
+			// for O_APPEND (which first moves it to the end).
+			ev->off = f->f_pos;
+			if (ret > 0)
+				ev->off -= ret;
+			else if (f->f_flags & 02000)
+				ev->off = f->f_inode->i_size;
+		} else if (op == OP_PWRITE64 || op == OP_PWRITEV)
 			ev->off = a[3];
 		if (op == OP_WRITE || op == OP_PWRITE64)
 			ev->len = a[2];
@@ -711,8 +707,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 					keep = 0;
 					break;
 				}
-				struct path p = BPF_CORE_READ(f, f_path);
-				n = put_walk(s, 0, &p);
+				n = put_walk(s, 0, &f->f_path);
 				ev->path_dir_len = n;
 			}
 			if (op == OP_CLOSE) {
@@ -752,8 +747,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			if (of) {
 				put_inode(ev, of);
 				ev->fd = a[0];
-				struct path p = BPF_CORE_READ(of, f_path);
-				n = put_walk(s, 0, &p);
+				n = put_walk(s, 0, &of->f_path);
 				ev->path_dir_len = n;
 				n += put_path(s, n, task, a[2], a[3], &ev->to_dir_len, &ev->to_len);
 				break;

@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type RecordClosing struct {
+	_    structs.HostLayout
+	File uint64
+}
+
 type RecordEvent struct {
 	_          structs.HostLayout
 	Ts         uint64
@@ -45,15 +50,6 @@ type RecordFcache struct {
 	Path    [256]int8
 }
 
-type RecordInflight struct {
-	_    structs.HostLayout
-	Args [6]uint64
-	File uint64
-	Pos  uint64
-	Op   uint32
-	Pad  uint32
-}
-
 type RecordPrefix struct {
 	_   structs.HostLayout
 	Len uint32
@@ -61,11 +57,13 @@ type RecordPrefix struct {
 }
 
 type RecordScratch struct {
-	_    structs.HostLayout
-	Ev   RecordEvent
-	Data [20480]int8
-	Walk [4608]int8
-	Fc   RecordFcache
+	_       structs.HostLayout
+	Ev      RecordEvent
+	Data    [20480]int8
+	Walk    [4608]int8
+	Fc      RecordFcache
+	WalkMnt uint64
+	WalkD   uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -84,6 +82,7 @@ const (
 	RecordProgOnFork     = "on_fork"
 	RecordProgSysEnter   = "sys_enter"
 	RecordProgSysExit    = "sys_exit"
+	RecordVarCloseNr     = "close_nr"
 	RecordVarPrefixCount = "prefix_count"
 	RecordVarSelfTgid    = "self_tgid"
 	RecordVarTraceAll    = "trace_all"
@@ -155,6 +154,7 @@ type RecordMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecordVariableSpecs struct {
+	CloseNr     *ebpf.VariableSpec `ebpf:"close_nr"`
 	PrefixCount *ebpf.VariableSpec `ebpf:"prefix_count"`
 	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TraceAll    *ebpf.VariableSpec `ebpf:"trace_all"`
@@ -207,6 +207,7 @@ func (m *RecordMaps) Close() error {
 //
 // It can be passed to LoadRecordObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecordVariables struct {
+	CloseNr     *ebpf.Variable `ebpf:"close_nr"`
 	PrefixCount *ebpf.Variable `ebpf:"prefix_count"`
 	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
 	TraceAll    *ebpf.Variable `ebpf:"trace_all"`
