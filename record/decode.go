@@ -55,6 +55,24 @@ var trailOps = [kMax]trail.Op{
 // against the generated Go type.
 const headerSize = 96
 
+// moreSize is sizeof(struct more) in bpf/record.c: a record of this size
+// continues its thread's last write.
+const moreSize = 40
+
+// writes holds each thread's last write event, which a continuation record
+// (struct more in bpf/record.c) repeats at a new offset.
+type writes map[int]trail.Event
+
+// forget drops writes made before t: the kernel continues a write only
+// within a second, so after that none can be continued.
+func (w writes) forget(t time.Time) {
+	for tid, e := range w {
+		if e.TS.Before(t) {
+			delete(w, tid)
+		}
+	}
+}
+
 // pidMaxLimit is the kernel's PID_MAX_LIMIT: no pid is larger.
 const pidMaxLimit = 1 << 22
 
@@ -67,11 +85,25 @@ var errNoPath = errors.New("record: event without a path")
 // decode fills e from one ring-buffer record. bootToWall is added to the
 // kernel's boot-time clock to get wall-clock nanoseconds. Strings come
 // from names, so a file written a thousand times costs one allocation.
-func decode(raw []byte, bootToWall int64, names interner, e *trail.Event) error {
+// last is kept up to date for the continuation records that follow.
+func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.Event) error {
+	le := binary.LittleEndian
+	if len(raw) == moreSize {
+		tid := int(le.Uint32(raw[36:]))
+		prev, ok := last[tid]
+		if !ok || prev.PID != int(le.Uint32(raw[32:])) {
+			return errNoPath // the write it continues was not delivered
+		}
+		*e = prev
+		e.TS = time.Unix(0, int64(le.Uint64(raw[0:]))+bootToWall)
+		e.Off = int64(le.Uint64(raw[8:]))
+		e.Len = int64(le.Uint64(raw[16:]))
+		e.Ret = int64(le.Uint64(raw[24:]))
+		return nil
+	}
 	if len(raw) < headerSize {
 		return errShort
 	}
-	le := binary.LittleEndian
 	ts := le.Uint64(raw[0:])
 	dev := le.Uint64(raw[8:])
 	ino := le.Uint64(raw[16:])
@@ -94,6 +126,7 @@ func decode(raw []byte, bootToWall int64, names interner, e *trail.Event) error 
 	if pid > pidMaxLimit || tid > pidMaxLimit {
 		return errors.New("record: pid out of range in event")
 	}
+	delete(last, int(tid))
 	data := raw[headerSize:]
 	var strs [4]string
 	for i, l := range lens {
@@ -129,6 +162,9 @@ func decode(raw []byte, bootToWall int64, names interner, e *trail.Event) error 
 	}
 	if ret < 0 && ret > -4096 {
 		e.Ret, e.Err = -1, errName(syscall.Errno(-ret))
+	}
+	if e.Op == trail.OpWrite {
+		last[e.TID] = *e
 	}
 	return nil
 }

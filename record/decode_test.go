@@ -5,6 +5,8 @@ package record
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"strconv"
 	"syscall"
 	"testing"
@@ -70,7 +72,7 @@ func TestDecode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var e trail.Event
-			if err := decode(tc.raw, 1000, interner{}, &e); err != nil {
+			if err := decode(tc.raw, 1000, interner{}, writes{}, &e); err != nil {
 				t.Fatal(err)
 			}
 			if !e.TS.Equal(time.Unix(0, 1005)) {
@@ -81,6 +83,58 @@ func TestDecode(t *testing.T) {
 				t.Errorf("decoded\n%s want\n%s", got, want)
 			}
 		})
+	}
+}
+
+// rawMore builds a continuation record (struct more in bpf/record.c).
+func rawMore(ts uint64, off, n int64, pid, tid uint32) []byte {
+	b, err := binary.Append(nil, binary.LittleEndian, struct {
+		TS            uint64
+		Off, Len, Ret int64
+		PID, TID      uint32
+	}{ts, off, n, n, pid, tid})
+	if err != nil || len(b) != moreSize {
+		panic(fmt.Sprint(len(b), err))
+	}
+	return b
+}
+
+// TestDecodeContinuation checks that a continuation record repeats its
+// thread's last write at the new offset, and only that write.
+func TestDecodeContinuation(t *testing.T) {
+	last := writes{}
+	names := interner{}
+	var e trail.Event
+	steps := []struct {
+		raw     []byte
+		wantErr error
+		want    string // path off len, when decoded
+	}{
+		{rawMore(1, 0, 9, 1, 2), errNoPath, ""}, // no write before it
+		{rawEvent(bpf.RecordEvent{Ts: 2, Ino: 5, Off: 0, Len: 512, Ret: 512, Pid: 1, Tid: 2, Fd: 3, Op: kWrite}, "/d/", "f"), nil, "/d/f 0 512"},
+		{rawMore(3, 512, 512, 1, 2), nil, "/d/f 512 512"},
+		{rawMore(4, 9, 1, 1, 7), errNoPath, ""},      // another thread
+		{rawMore(4, 1024, 512, 9, 2), errNoPath, ""}, // a reused thread id
+		{rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 2, Fd: 3, Op: kClose}, "/d/", "f"), nil, "/d/f -1 -1"},
+		{rawMore(6, 1024, 512, 1, 2), errNoPath, ""}, // the close ended the sequence
+	}
+	for i, st := range steps {
+		err := decode(st.raw, 0, names, last, &e)
+		if !errors.Is(err, st.wantErr) {
+			t.Fatalf("step %d: error %v, want %v", i, err, st.wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		if got := fmt.Sprint(e.Path, " ", e.Off, " ", e.Len); got != st.want || e.FD != 3 || e.PID != 1 {
+			t.Errorf("step %d: decoded %s fd %d pid %d, want %s fd 3 pid 1", i, got, e.FD, e.PID, st.want)
+		}
+	}
+	last[2] = trail.Event{TS: time.Unix(10, 0)}
+	last[3] = trail.Event{TS: time.Unix(20, 0)}
+	last.forget(time.Unix(15, 0))
+	if _, ok := last[2]; ok || len(last) != 1 {
+		t.Errorf("forget(15 s) left %v", last)
 	}
 }
 
@@ -95,7 +149,7 @@ func TestDecodeRejects(t *testing.T) {
 		"no op":           rawEvent(bpf.RecordEvent{}),
 		"no path":         rawEvent(bpf.RecordEvent{Op: kOpenat, Ret: -int64(unix.EFAULT)}),
 	} {
-		if err := decode(raw, 0, interner{}, &e); err == nil {
+		if err := decode(raw, 0, interner{}, writes{}, &e); err == nil {
 			t.Errorf("%s: decoded without error", name)
 		}
 	}
@@ -136,7 +190,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var e trail.Event
-		if err := decode(raw, 0, interner{}, &e); err != nil {
+		if err := decode(raw, 0, interner{}, writes{}, &e); err != nil {
 			return
 		}
 		if e.Op == trail.OpNone || e.Src != "ebpf" {

@@ -2,10 +2,10 @@
 // trail, so that programs nobody can change (Python, shell, C, Go binaries)
 // leave the evidence heisen analyze reads.
 //
-// The eBPF backend attaches one program to the entry and one to the exit of
-// each traced file syscall (open, openat, openat2, creat, write, pwrite64,
-// writev, pwritev, fsync, fdatasync, close, rename, renameat, renameat2,
-// link, linkat, unlink, unlinkat, truncate, ftruncate). It guarantees:
+// The eBPF backend records each traced file syscall (open, openat, openat2,
+// creat, write, pwrite64, writev, pwritev, fsync, fdatasync, close, rename,
+// renameat, renameat2, link, linkat, unlink, unlinkat, truncate, ftruncate)
+// from one program at its exit (close also needs its entry). It guarantees:
 //
 //   - Paths are absolute and resolved in the kernel at the syscall's exit,
 //     from the dentry tree of the opened file, of the fd, of dirfd or of the

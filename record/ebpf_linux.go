@@ -40,6 +40,7 @@ type Recorder struct {
 	held      []trail.Event
 	lastOfTID map[int]int // coalesce's scratch, reused
 	names     interner
+	writes    writes
 }
 
 // New checks that eBPF can be used here, mounts tracefs if needed, and
@@ -62,7 +63,7 @@ func New(cfg Config) (*Recorder, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, &UnavailableError{Backend: "ebpf", Missing: "permission to raise RLIMIT_MEMLOCK", Err: err}
 	}
-	r := &Recorder{cfg: cfg, prefixes: prefixes, lastOfTID: map[int]int{}, names: interner{}}
+	r := &Recorder{cfg: cfg, prefixes: prefixes, lastOfTID: map[int]int{}, names: interner{}, writes: writes{}}
 	if cfg.ProbeStats {
 		if r.bpfStats, err = ebpf.EnableStats(unix.BPF_STATS_RUN_TIME); err != nil {
 			return nil, fmt.Errorf("record: enable BPF run-time statistics: %w", err)
@@ -199,7 +200,7 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 				return fmt.Errorf("record: read ring buffer: %w", err)
 			}
 			var e trail.Event
-			if err := decode(rec.RawSample, r.bootToWall, r.names, &e); errors.Is(err, errNoPath) {
+			if err := decode(rec.RawSample, r.bootToWall, r.names, r.writes, &e); errors.Is(err, errNoPath) {
 				r.stats.NoPath++
 				continue
 			} else if err != nil {
@@ -219,6 +220,7 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 		}
 		if done || time.Since(lastLoss) > time.Second {
 			lastLoss = time.Now()
+			r.writes.forget(time.Unix(0, wallCutoff).Add(-2 * time.Second))
 			if err := r.reportLoss(w); err != nil {
 				return err
 			}

@@ -167,9 +167,34 @@ volatile const __u32 self_tgid = 0;      // the recorder, never traced
 volatile const __u32 prefix_count = 0;     // number of --path prefixes in prefixes
 volatile const __u32 close_nr = 0;         // this architecture's close syscall number
 
-// closing is what sys_enter keeps for a thread's close until its exit.
-struct closing {
-	__u64 file; // struct file * of the fd argument; 0 when none is pending
+// thread is what a thread's recorded calls leave for its next one.
+struct thread {
+	__u64 closing; // close's struct file *, from its entry to its exit
+	// The thread's last recorded call, when it was a complete write whose
+	// event was delivered: the next write through the same file, where it
+	// ended, under the same name, is sent as a short continuation (struct
+	// more). A writer's chunks are the calls inside its race window; this
+	// keeps the probes' time there small.
+	__u64 wfile;   // struct file *, or 0
+	__u64 wend;    // offset where it ended
+	__u64 wname;   // the dentry's hash_len and parent then: a rename ends
+	__u64 wparent; // the sequence, so the new name gets a full event
+	__u64 wts;     // when it was made
+};
+
+// A write continues a sequence only this soon after the last one, so that
+// the reader can forget a thread's last write a little later.
+#define MORE_WINDOW_NS 1000000000ULL
+
+// more continues the sending thread's last write event: same process,
+// descriptor and file, at off. Keep in sync with moreSize in decode.go.
+struct more {
+	__u64 ts;
+	__s64 off;
+	__s64 len;
+	__s64 ret;
+	__u32 pid;
+	__u32 tid;
 };
 
 // The event as the ring buffer carries it; four strings follow the header:
@@ -265,13 +290,12 @@ struct {
 	__type(value, __u8);
 } tracked SEC(".maps");
 
-// calls holds, per thread, the close between its entry and exit.
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct closing);
-} calls SEC(".maps");
+	__type(value, struct thread);
+} threads SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -337,8 +361,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (IS_COMPAT(task))
 		return 0;
-	struct closing *c = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c) {
+	struct thread *t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
 		count_lost();
 		return 0;
 	}
@@ -347,7 +371,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	// after the exit tracepoint.
 	__u64 a[6];
 	SYSCALL_ARGS(regs, a);
-	c->file = (__u64)fd_file(task, (long)a[0]);
+	t->closing = (__u64)fd_file(task, (long)a[0]);
 	return 0;
 }
 
@@ -586,32 +610,73 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	__u32 op = *sop;
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_traced(id >> 32))
-		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (IS_COMPAT(task))
 		return 0;
+	// Only traced threads have storage: after a thread's first recorded
+	// call, finding it replaces the lookup in tracked.
+	struct thread *t = bpf_task_storage_get(&threads, task, 0, 0);
+	if (!t) {
+		if (!is_traced(id >> 32))
+			return 0;
+		t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!t) {
+			count_lost();
+			return 0;
+		}
+	}
 	__u32 tid = (__u32)id;
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 0;
-	struct event *ev = &s->ev;
 	__u64 a[6];
 	SYSCALL_ARGS(regs, a);
+	__u64 wfile = t->wfile;
+	t->wfile = 0; // unless this call is a write that continues or starts a sequence
 	struct file *f = 0;
 	if (op == OP_CLOSE) {
-		struct closing *c = bpf_task_storage_get(&calls, task, 0, 0);
-		if (!c || !c->file)
+		if (!t->closing)
 			return 0; // its entry came before recording began
-		f = TYPED(file, c->file);
-		c->file = 0;
+		f = TYPED(file, t->closing);
+		t->closing = 0;
 	} else if ((op >= OP_WRITE && op <= OP_FDATASYNC) || op == OP_FTRUNCATE) {
 		// Another thread could have closed the fd and opened another file
 		// under its number since this call began: a process racing with
 		// itself on one fd, which no trail can describe anyway.
 		f = fd_file(task, (long)a[0]);
 	}
+	// A complete write: its offset, and whether it continues the last one.
+	__s64 woff = -1;
+	__u64 wname = 0, wparent = 0;
+	if (op == OP_WRITE && f && ret > 0 && ret == (long)a[2]) {
+		woff = f->f_pos - ret;
+		struct dentry *d = f->f_path.dentry;
+		wname = d->d_name.hash_len;
+		wparent = (__u64)d->d_parent;
+		__u64 now = bpf_ktime_get_boot_ns();
+		if (wfile == (__u64)f && t->wend == woff && t->wname == wname && t->wparent == wparent &&
+		    now - t->wts < MORE_WINDOW_NS) {
+			struct more m = {
+				.ts = now,
+				.off = woff,
+				.len = ret,
+				.ret = ret,
+				.pid = id >> 32,
+				.tid = tid,
+			};
+			if (bpf_ringbuf_output(&events, &m, sizeof(m), BPF_RB_NO_WAKEUP)) {
+				count_lost();
+				return 0;
+			}
+			t->wfile = wfile;
+			t->wend = woff + ret;
+			t->wts = now;
+			return 0;
+		}
+	}
+
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	struct event *ev = &s->ev;
 
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->pid = id >> 32;
@@ -775,8 +840,17 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u32 size = sizeof(*ev) + (n & DATA_MASK);
 	// No wake-up: the reader polls. Waking it for every event costs more
 	// than the probes themselves.
-	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP))
+	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP)) {
 		count_lost();
+		return 0;
+	}
+	if (woff >= 0) {
+		t->wfile = (__u64)f;
+		t->wend = woff + ret;
+		t->wname = wname;
+		t->wparent = wparent;
+		t->wts = ev->ts;
+	}
 	return 0;
 }
 

@@ -13,11 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type RecordClosing struct {
-	_    structs.HostLayout
-	File uint64
-}
-
 type RecordEvent struct {
 	_          structs.HostLayout
 	Ts         uint64
@@ -66,17 +61,27 @@ type RecordScratch struct {
 	WalkD   uint64
 }
 
+type RecordThread struct {
+	_       structs.HostLayout
+	Closing uint64
+	Wfile   uint64
+	Wend    uint64
+	Wname   uint64
+	Wparent uint64
+	Wts     uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	RecordMapCalls       = "calls"
 	RecordMapEvents      = "events"
 	RecordMapFiles       = "files"
 	RecordMapLost        = "lost"
 	RecordMapPrefixes    = "prefixes"
 	RecordMapScratchMap  = "scratch_map"
 	RecordMapSysop       = "sysop"
+	RecordMapThreads     = "threads"
 	RecordMapTracked     = "tracked"
 	RecordProgOnExit     = "on_exit"
 	RecordProgOnFork     = "on_fork"
@@ -140,13 +145,13 @@ type RecordProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecordMapSpecs struct {
-	Calls      *ebpf.MapSpec `ebpf:"calls"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
 	Files      *ebpf.MapSpec `ebpf:"files"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
 	Prefixes   *ebpf.MapSpec `ebpf:"prefixes"`
 	ScratchMap *ebpf.MapSpec `ebpf:"scratch_map"`
 	Sysop      *ebpf.MapSpec `ebpf:"sysop"`
+	Threads    *ebpf.MapSpec `ebpf:"threads"`
 	Tracked    *ebpf.MapSpec `ebpf:"tracked"`
 }
 
@@ -180,25 +185,25 @@ func (o *RecordObjects) Close() error {
 //
 // It can be passed to LoadRecordObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecordMaps struct {
-	Calls      *ebpf.Map `ebpf:"calls"`
 	Events     *ebpf.Map `ebpf:"events"`
 	Files      *ebpf.Map `ebpf:"files"`
 	Lost       *ebpf.Map `ebpf:"lost"`
 	Prefixes   *ebpf.Map `ebpf:"prefixes"`
 	ScratchMap *ebpf.Map `ebpf:"scratch_map"`
 	Sysop      *ebpf.Map `ebpf:"sysop"`
+	Threads    *ebpf.Map `ebpf:"threads"`
 	Tracked    *ebpf.Map `ebpf:"tracked"`
 }
 
 func (m *RecordMaps) Close() error {
 	return _RecordClose(
-		m.Calls,
 		m.Events,
 		m.Files,
 		m.Lost,
 		m.Prefixes,
 		m.ScratchMap,
 		m.Sysop,
+		m.Threads,
 		m.Tracked,
 	)
 }
