@@ -6,8 +6,10 @@
 // median worker time of each and its ratio to the untraced run.
 //
 // It also measures the time from starting heisen record to the first
-// recorded event, and whether any event is lost at a sustained 200,000
-// events/s, with the kernel's per-run cost of each probe.
+// recorded event, whether any event is lost at a sustained 200,000
+// events/s, with the kernel's per-run cost of each probe, and how each
+// observer moves the corruption rate of heisen stress's timestamp strategy
+// (the story's bug), pooled over several interleaved stress plans.
 //
 // Usage: see bench/record.sh.
 package main
@@ -55,6 +57,9 @@ func main() {
 	procs := flag.Int("procs", 4, "worker processes")
 	n := flag.Int("n", 3000, "replaces per worker")
 	rate := flag.Int("rate", 200000, "events/s for the loss test")
+	plans := flag.Int("plans", 8, "heisen stress plans for the corruption rate (0: skip)")
+	writes := flag.Int("writes", 6000, "replaces per stress worker and observer in each plan")
+	observers := flag.String("observers", "none,record,strace", "stress observers, unobserved first")
 	flag.Parse()
 	self, err := os.Executable()
 	if err != nil {
@@ -69,6 +74,9 @@ func main() {
 	overhead(self, *heisen, work, *rounds, *procs, *n)
 	latency(self, *heisen, work, *rounds)
 	loss(self, *heisen, work, *rate)
+	if *plans > 0 {
+		rates(*heisen, work, *plans, *writes, *observers)
+	}
 }
 
 func die(err error) {
@@ -205,6 +213,72 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 	}
 	fmt.Printf("heisen record wrote %d events per run (median) for %d calls (the workload makes %d)\n",
 		int(median(ints(events))), int(median(ints(calls))), procs*n*11)
+}
+
+// rates runs plans stress plans (each already interleaves its observers in
+// rounds) and reports each observer's pooled corruption rate, its ratio to
+// the unobserved one, and the median and range of the per-plan ratios:
+// the rate of a race drifts between runs on a loaded machine more than a
+// single plan's interval says.
+func rates(heisen, dir string, plans, writes int, observers string) {
+	type cell struct {
+		Observer string  `json:"observer"`
+		Writes   int     `json:"writes"`
+		Corrupt  int     `json:"corrupt"`
+		Rate     float64 `json:"rate_per_1000"`
+		Speed    float64 `json:"writes_per_s"`
+	}
+	names := strings.Split(observers, ",")
+	corrupt := make([]int, len(names))
+	total := make([]int, len(names))
+	ratios := make([][]float64, len(names))
+	speeds := make([][]float64, len(names))
+	fmt.Printf("== corruption rate: heisen stress --strategy timestamp --observe %s --workers 4 --writes %d, %d plans\n", observers, writes, plans)
+	for range plans {
+		c := exec.Command(heisen, "stress", "--strategy", "timestamp", "--observe", observers,
+			"--workers", "4", "--writes", strconv.Itoa(writes), "--json", "--dir", filepath.Join(dir, "stress"))
+		out, err := c.Output()
+		if err != nil {
+			die(fmt.Errorf("stress: %w", err))
+		}
+		os.RemoveAll(filepath.Join(dir, "stress"))
+		cells := map[string]cell{}
+		for line := range strings.Lines(string(out)) {
+			var x cell
+			if json.Unmarshal([]byte(line), &x) == nil && x.Observer != "" {
+				cells[x.Observer] = x
+			}
+		}
+		base := cells[names[0]]
+		for i, n := range names {
+			x, ok := cells[n]
+			if !ok {
+				die(fmt.Errorf("stress printed no %s cell: %s", n, out))
+			}
+			corrupt[i] += x.Corrupt
+			total[i] += x.Writes
+			if base.Rate > 0 {
+				ratios[i] = append(ratios[i], x.Rate/base.Rate)
+			}
+			if base.Speed > 0 {
+				speeds[i] = append(speeds[i], x.Speed/base.Speed)
+			}
+		}
+	}
+	pooled := func(i int) float64 { return 1000 * float64(corrupt[i]) / float64(total[i]) }
+	fmt.Printf("%-10s %9s %8s %8s %14s %20s %7s\n", "observer", "writes", "corrupt", "per 1000", "pooled ratio", "per-plan ratio", "speed")
+	if corrupt[0] == 0 {
+		fmt.Println("   no corruption unobserved: no ratio to report")
+		return
+	}
+	for i, n := range names {
+		if len(ratios[i]) == 0 {
+			continue // no plan had an unobserved corruption
+		}
+		lo, hi := slices.Min(ratios[i]), slices.Max(ratios[i])
+		fmt.Printf("%-10s %9d %8d %8.2f %13.2fx %8.2fx [%.2f, %.2f] %6.2fx\n", n, total[i], corrupt[i], pooled(i),
+			pooled(i)/pooled(0), median(ratios[i]), lo, hi, median(speeds[i]))
+	}
 }
 
 var (
