@@ -5,7 +5,9 @@
 // Variants run interleaved, in a rotated order each round; it prints the
 // median worker time of each and its ratio to the untraced run.
 //
-// It also measures the time from starting heisen record to the first
+// It also measures what heisen record adds to each kind of call of a
+// chunked replace (open, write, close, rename), the time from starting
+// heisen record to the first
 // recorded event, whether any event is lost at a sustained 200,000
 // events/s, with the kernel's per-run cost of each probe, and how each
 // observer moves the corruption rate of heisen stress's timestamp strategy
@@ -44,6 +46,9 @@ func main() {
 		case "pace":
 			pace(os.Args[2:])
 			return
+		case "calls":
+			calls(os.Args[2:])
+			return
 		case "touch":
 			if err := os.WriteFile(os.Args[2], nil, 0o644); err != nil {
 				die(err)
@@ -51,7 +56,7 @@ func main() {
 			return
 		}
 	}
-	heisen := flag.String("heisen", "heisen", "the heisen binary")
+	heisen := flag.String("heisen", "heisen", "the heisen binary; a comma list compares them in the per-call part")
 	dir := flag.String("dir", os.TempDir(), "directory for the workload's files")
 	rounds := flag.Int("rounds", 7, "interleaved rounds")
 	procs := flag.Int("procs", 4, "worker processes")
@@ -60,6 +65,8 @@ func main() {
 	plans := flag.Int("plans", 8, "heisen stress plans for the corruption rate (0: skip)")
 	writes := flag.Int("writes", 6000, "replaces per stress worker and observer in each plan")
 	observers := flag.String("observers", "none,record,strace", "stress observers, unobserved first")
+	callsDir := flag.String("calls-dir", "/dev/shm", "directory for the per-call part (tmpfs: no file-system cost to drown the probes')")
+	parts := flag.String("parts", "overhead,calls,latency,loss,rates", "parts to run, comma list")
 	flag.Parse()
 	self, err := os.Executable()
 	if err != nil {
@@ -71,11 +78,107 @@ func main() {
 	}
 	defer os.RemoveAll(work)
 
-	overhead(self, *heisen, work, *rounds, *procs, *n)
-	latency(self, *heisen, work, *rounds)
-	loss(self, *heisen, work, *rate)
-	if *plans > 0 {
-		rates(*heisen, work, *plans, *writes, *observers)
+	heisens := strings.Split(*heisen, ",")
+	run := func(part string) bool { return slices.Contains(strings.Split(*parts, ","), part) }
+	if run("overhead") {
+		overhead(self, heisens[0], work, *rounds, *procs, *n)
+	}
+	if run("calls") {
+		perCall(self, heisens, *callsDir, *rounds)
+	}
+	if run("latency") {
+		latency(self, heisens[0], work, *rounds)
+	}
+	if run("loss") {
+		loss(self, heisens[0], work, *rate)
+	}
+	if run("rates") && *plans > 0 {
+		rates(heisens[0], work, *plans, *writes, *observers)
+	}
+}
+
+// callOps are the calls of one chunked replace, as calls times them.
+var callOps = []string{"open", "write", "close", "rename"}
+
+// calls does n chunked replaces in DIR (open O_CREAT|O_TRUNC, 4 writes of
+// 1 KiB, close, rename over the target) and prints each call kind's median
+// latency in ns, in callOps order.
+func calls(args []string) {
+	dir := args[0]
+	n, _ := strconv.Atoi(args[1])
+	lat := make([][]float64, len(callOps))
+	timed := func(op int, f func() error) {
+		start := time.Now()
+		if err := f(); err != nil {
+			die(fmt.Errorf("%s: %w", callOps[op], err))
+		}
+		lat[op] = append(lat[op], float64(time.Since(start).Nanoseconds()))
+	}
+	buf := make([]byte, 1024)
+	target := filepath.Join(dir, "target")
+	for i := range n {
+		tmp := fmt.Sprintf("%s.%d.tmp", target, i)
+		var fd int
+		timed(0, func() (err error) {
+			fd, err = unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+			return err
+		})
+		for range 4 {
+			timed(1, func() error { _, err := unix.Write(fd, buf); return err })
+		}
+		timed(2, func() error { return unix.Close(fd) })
+		timed(3, func() error { return unix.Rename(tmp, target) })
+	}
+	for _, l := range lat {
+		fmt.Printf("%.0f ", median(l))
+	}
+	fmt.Println()
+}
+
+// perCall runs calls untraced and under each heisen, interleaved, and
+// prints the median over rounds of each call kind's median latency and
+// what each heisen adds to it.
+func perCall(self string, heisens []string, parent string, rounds int) {
+	dir, err := os.MkdirTemp(parent, "recordbench-calls")
+	if err != nil {
+		die(err)
+	}
+	defer os.RemoveAll(dir)
+	const n = "5000"
+	variants := append([]string{"untraced"}, heisens...)
+	med := make([][][]float64, len(variants)) // variant, op, round
+	for i := range med {
+		med[i] = make([][]float64, len(callOps))
+	}
+	for range rounds {
+		for i, v := range variants {
+			argv := []string{self, "calls", dir, n}
+			if v != "untraced" {
+				argv = append([]string{v, "record", "-o", "/dev/null", "--path", dir, "--"}, argv...)
+			}
+			out, err := exec.Command(argv[0], argv[1:]...).Output()
+			if err != nil {
+				die(fmt.Errorf("calls under %s: %w", v, err))
+			}
+			for op, f := range strings.Fields(string(out)) {
+				ns, _ := strconv.ParseFloat(f, 64)
+				med[i][op] = append(med[i][op], ns)
+			}
+		}
+	}
+	fmt.Printf("== per call of a chunked replace in %s (median over %d rounds of each run's median, µs; + is added by heisen record)\n", parent, rounds)
+	fmt.Printf("%-8s %9s", "call", "untraced")
+	for _, h := range heisens {
+		fmt.Printf("  %s", h)
+	}
+	fmt.Println()
+	for op, name := range callOps {
+		base := median(med[0][op])
+		fmt.Printf("%-8s %9.2f", name, base/1000)
+		for i := range heisens {
+			fmt.Printf("  %+.2f", (median(med[i+1][op])-base)/1000)
+		}
+		fmt.Println()
 	}
 }
 
@@ -304,7 +407,7 @@ func latency(self, heisen, dir string, rounds int) {
 }
 
 // pace writes 1-byte records to a file at rate events/s (each write is one
-// event) from two processes for dur.
+// full event) from two processes for dur.
 func pace(args []string) {
 	file := args[0]
 	rate, _ := strconv.Atoi(args[1])
@@ -337,7 +440,9 @@ func pace(args []string) {
 	const batch = 500
 	for done := 0; done < total; done += batch {
 		for range batch {
-			unix.Write(fd, b)
+			// Always at offset 0: every call is a full event, where
+			// contiguous writes would be sent as 40-byte continuations.
+			unix.Pwrite(fd, b, 0)
 		}
 		// Keep to the schedule: sleep until the next batch is due.
 		due := start.Add(time.Duration(float64(done+batch) / float64(rate) * float64(time.Second)))
@@ -354,7 +459,7 @@ func loss(self, heisen, dir string, rate int) {
 	var errb bytes.Buffer
 	c := exec.Command(heisen, "record", "--probe-stats", "-o", trail, "--path", dir, "--", self, "pace", filepath.Join(dir, "pace"), strconv.Itoa(rate), "5s")
 	c.Stdout, c.Stderr = os.Stdout, &errb
-	fmt.Printf("== loss at %d events/s for 5 s (2 processes, 1-byte writes)\n", rate)
+	fmt.Printf("== loss at %d events/s for 5 s (2 processes, 1-byte pwrites at offset 0)\n", rate)
 	if err := c.Run(); err != nil {
 		die(fmt.Errorf("rate run: %w: %s", err, errb.String()))
 	}
