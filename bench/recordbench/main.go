@@ -318,11 +318,14 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 		int(median(ints(events))), int(median(ints(calls))), procs*n*11)
 }
 
-// rates runs plans stress plans (each already interleaves its observers in
-// rounds) and reports each observer's pooled corruption rate, its ratio to
-// the unobserved one, and the median and range of the per-plan ratios:
-// the rate of a race drifts between runs on a loaded machine more than a
-// single plan's interval says.
+// rates measures how each observer moves the corruption rate of the
+// timestamp strategy. Every plan runs, for each observer in turn, one
+// heisen stress plan of that observer against the unobserved baseline
+// (which stress interleaves in rounds), so that an observer is compared
+// only with runs next to it and not with the aftermath of another. It
+// reports each observer's pooled rate against its pooled baseline, and the
+// median and range of the per-plan ratios: the rate of a race drifts
+// between runs on a loaded machine far more than one plan's interval says.
 func rates(heisen, dir string, plans, writes int, observers string) {
 	type cell struct {
 		Observer string  `json:"observer"`
@@ -331,56 +334,59 @@ func rates(heisen, dir string, plans, writes int, observers string) {
 		Rate     float64 `json:"rate_per_1000"`
 		Speed    float64 `json:"writes_per_s"`
 	}
+	type tally struct {
+		corrupt, writes, baseCorrupt, baseWrites int
+		ratios, speeds                           []float64
+	}
 	names := strings.Split(observers, ",")
-	corrupt := make([]int, len(names))
-	total := make([]int, len(names))
-	ratios := make([][]float64, len(names))
-	speeds := make([][]float64, len(names))
-	fmt.Printf("== corruption rate: heisen stress --strategy timestamp --observe %s --workers 4 --writes %d, %d plans\n", observers, writes, plans)
+	base, names := names[0], names[1:]
+	tallies := make([]tally, len(names))
+	fmt.Printf("== corruption rate: per plan, for each of %s: heisen stress --strategy timestamp --observe %s,OBSERVER --workers 4 --writes %d; %d plans\n",
+		strings.Join(names, ", "), base, writes, plans)
 	for range plans {
-		c := exec.Command(heisen, "stress", "--strategy", "timestamp", "--observe", observers,
-			"--workers", "4", "--writes", strconv.Itoa(writes), "--json", "--dir", filepath.Join(dir, "stress"))
-		out, err := c.Output()
-		if err != nil {
-			die(fmt.Errorf("stress: %w", err))
-		}
-		os.RemoveAll(filepath.Join(dir, "stress"))
-		cells := map[string]cell{}
-		for line := range strings.Lines(string(out)) {
-			var x cell
-			if json.Unmarshal([]byte(line), &x) == nil && x.Observer != "" {
-				cells[x.Observer] = x
-			}
-		}
-		base := cells[names[0]]
 		for i, n := range names {
-			x, ok := cells[n]
-			if !ok {
-				die(fmt.Errorf("stress printed no %s cell: %s", n, out))
+			c := exec.Command(heisen, "stress", "--strategy", "timestamp", "--observe", base+","+n,
+				"--workers", "4", "--writes", strconv.Itoa(writes), "--json", "--dir", filepath.Join(dir, "stress"))
+			out, err := c.Output()
+			if err != nil {
+				die(fmt.Errorf("stress: %w", err))
 			}
-			corrupt[i] += x.Corrupt
-			total[i] += x.Writes
-			if base.Rate > 0 {
-				ratios[i] = append(ratios[i], x.Rate/base.Rate)
+			os.RemoveAll(filepath.Join(dir, "stress"))
+			cells := map[string]cell{}
+			for line := range strings.Lines(string(out)) {
+				var x cell
+				if json.Unmarshal([]byte(line), &x) == nil && x.Observer != "" {
+					cells[x.Observer] = x
+				}
 			}
-			if base.Speed > 0 {
-				speeds[i] = append(speeds[i], x.Speed/base.Speed)
+			b, x := cells[base], cells[n]
+			if b.Writes == 0 || x.Writes == 0 {
+				die(fmt.Errorf("stress printed no %s or %s cell: %s", base, n, out))
+			}
+			t := &tallies[i]
+			t.corrupt += x.Corrupt
+			t.writes += x.Writes
+			t.baseCorrupt += b.Corrupt
+			t.baseWrites += b.Writes
+			if b.Rate > 0 {
+				t.ratios = append(t.ratios, x.Rate/b.Rate)
+			}
+			if b.Speed > 0 {
+				t.speeds = append(t.speeds, x.Speed/b.Speed)
 			}
 		}
 	}
-	pooled := func(i int) float64 { return 1000 * float64(corrupt[i]) / float64(total[i]) }
-	fmt.Printf("%-10s %9s %8s %8s %14s %20s %7s\n", "observer", "writes", "corrupt", "per 1000", "pooled ratio", "per-plan ratio", "speed")
-	if corrupt[0] == 0 {
-		fmt.Println("   no corruption unobserved: no ratio to report")
-		return
-	}
+	per1000 := func(c, w int) float64 { return 1000 * float64(c) / float64(w) }
+	fmt.Printf("%-10s %18s %18s %8s %22s %7s\n", "observer", base+" per 1000", "observed per 1000", "pooled", "per-plan ratio", "speed")
 	for i, n := range names {
-		if len(ratios[i]) == 0 {
-			continue // no plan had an unobserved corruption
+		t := tallies[i]
+		if t.baseCorrupt == 0 || len(t.ratios) == 0 {
+			fmt.Printf("%-10s no corruption unobserved: no ratio\n", n)
+			continue
 		}
-		lo, hi := slices.Min(ratios[i]), slices.Max(ratios[i])
-		fmt.Printf("%-10s %9d %8d %8.2f %13.2fx %8.2fx [%.2f, %.2f] %6.2fx\n", n, total[i], corrupt[i], pooled(i),
-			pooled(i)/pooled(0), median(ratios[i]), lo, hi, median(speeds[i]))
+		b, x := per1000(t.baseCorrupt, t.baseWrites), per1000(t.corrupt, t.writes)
+		fmt.Printf("%-10s %8.2f (%6d) %8.2f (%6d) %7.2fx %7.2fx [%.2f, %.2f] %6.2fx\n", n, b, t.baseCorrupt, x, t.corrupt,
+			x/b, median(t.ratios), slices.Min(t.ratios), slices.Max(t.ratios), median(t.speeds))
 	}
 }
 
