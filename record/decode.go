@@ -56,15 +56,16 @@ var trailOps = [kMax]trail.Op{
 const headerSize = 96
 
 // moreSize is sizeof(struct more) in bpf/record.c: a record of this size
-// continues its thread's last write.
-const moreSize = 40
+// continues its thread's last open or write.
+const moreSize = 48
 
-// writes holds each thread's last write event, which a continuation record
-// (struct more in bpf/record.c) repeats at a new offset.
+// writes holds each thread's last successful open or write event, which a
+// continuation record (struct more in bpf/record.c) turns into a write at
+// a new offset or the close of the same descriptor.
 type writes map[int]trail.Event
 
-// forget drops writes made before t: the kernel continues a write only
-// within a second, so after that none can be continued.
+// forget drops events made before t: the kernel continues one only within
+// a second, so after that none can be continued.
 func (w writes) forget(t time.Time) {
 	for tid, e := range w {
 		if e.TS.Before(t) {
@@ -92,13 +93,27 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 		tid := int(le.Uint32(raw[36:]))
 		prev, ok := last[tid]
 		if !ok || prev.PID != int(le.Uint32(raw[32:])) {
-			return errNoPath // the write it continues was not delivered
+			return errNoPath // the event it continues was not delivered
 		}
 		*e = prev
 		e.TS = time.Unix(0, int64(le.Uint64(raw[0:]))+bootToWall)
+		e.Flags = 0
 		e.Off = int64(le.Uint64(raw[8:]))
 		e.Len = int64(le.Uint64(raw[16:]))
 		e.Ret = int64(le.Uint64(raw[24:]))
+		switch le.Uint32(raw[40:]) {
+		case kWrite:
+			e.Op = trail.OpWrite
+			last[tid] = *e
+		case kClose:
+			e.Op = trail.OpClose
+			delete(last, tid)
+			if e.Ret < 0 && e.Ret > -4096 {
+				e.Ret, e.Err = -1, errName(syscall.Errno(-e.Ret))
+			}
+		default:
+			return errors.New("record: unknown operation in continuation")
+		}
 		return nil
 	}
 	if len(raw) < headerSize {
@@ -163,7 +178,7 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 	if ret < 0 && ret > -4096 {
 		e.Ret, e.Err = -1, errName(syscall.Errno(-ret))
 	}
-	if e.Op == trail.OpWrite {
+	if e.Op == trail.OpWrite || e.Op == trail.OpOpen && e.Err == "" {
 		last[e.TID] = *e
 	}
 	return nil

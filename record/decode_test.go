@@ -87,47 +87,63 @@ func TestDecode(t *testing.T) {
 }
 
 // rawMore builds a continuation record (struct more in bpf/record.c).
-func rawMore(ts uint64, off, n int64, pid, tid uint32) []byte {
+func rawMore(ts uint64, op uint32, off, n, ret int64, pid, tid uint32) []byte {
 	b, err := binary.Append(nil, binary.LittleEndian, struct {
 		TS            uint64
 		Off, Len, Ret int64
-		PID, TID      uint32
-	}{ts, off, n, n, pid, tid})
+		PID, TID, Op  uint32
+		_             uint32
+	}{ts, off, n, ret, pid, tid, op, 0})
 	if err != nil || len(b) != moreSize {
 		panic(fmt.Sprint(len(b), err))
 	}
 	return b
 }
 
-// TestDecodeContinuation checks that a continuation record repeats its
-// thread's last write at the new offset, and only that write.
+// TestDecodeContinuation checks that a continuation record turns its
+// thread's last open or write into a write at a new offset or a close of
+// the same descriptor, and nothing else.
 func TestDecodeContinuation(t *testing.T) {
 	last := writes{}
 	names := interner{}
 	var e trail.Event
+	open := rawEvent(bpf.RecordEvent{Ts: 1, Ino: 5, Off: -1, Len: -1, Ret: 3, Flags: 0101, Pid: 1, Tid: 2, Fd: 3, Op: kOpenat}, "/d/", "f")
 	steps := []struct {
 		raw     []byte
 		wantErr error
-		want    string // path off len, when decoded
+		want    string // op path fd off len ret err, when decoded
 	}{
-		{rawMore(1, 0, 9, 1, 2), errNoPath, ""}, // no write before it
-		{rawEvent(bpf.RecordEvent{Ts: 2, Ino: 5, Off: 0, Len: 512, Ret: 512, Pid: 1, Tid: 2, Fd: 3, Op: kWrite}, "/d/", "f"), nil, "/d/f 0 512"},
-		{rawMore(3, 512, 512, 1, 2), nil, "/d/f 512 512"},
-		{rawMore(4, 9, 1, 1, 7), errNoPath, ""},      // another thread
-		{rawMore(4, 1024, 512, 9, 2), errNoPath, ""}, // a reused thread id
-		{rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 2, Fd: 3, Op: kClose}, "/d/", "f"), nil, "/d/f -1 -1"},
-		{rawMore(6, 1024, 512, 1, 2), errNoPath, ""}, // the close ended the sequence
+		{rawMore(1, kWrite, 0, 9, 9, 1, 2), errNoPath, ""}, // nothing before it
+		{open, nil, "open /d/f 3 -1 -1 3 "},
+		{rawMore(2, kWrite, 0, 512, 512, 1, 2), nil, "write /d/f 3 0 512 512 "},
+		{rawMore(3, kWrite, 512, 512, 512, 1, 2), nil, "write /d/f 3 512 512 512 "},
+		{rawMore(4, kWrite, 9, 1, 1, 1, 7), errNoPath, ""},        // another thread
+		{rawMore(4, kWrite, 1024, 512, 512, 9, 2), errNoPath, ""}, // a reused thread id
+		{rawMore(5, kClose, -1, -1, -int64(unix.EIO), 1, 2), nil, "close /d/f 3 -1 -1 -1 EIO"},
+		{rawMore(6, kWrite, 1024, 512, 512, 1, 2), errNoPath, ""}, // the close ended the sequence
+		{open, nil, "open /d/f 3 -1 -1 3 "},
+		{rawEvent(bpf.RecordEvent{Ts: 7, Off: -1, Len: -1, Pid: 1, Tid: 2, Fd: -1, Op: kRename}, "/d/", "f", "/d/", "g"), nil, "rename /d/f -1 -1 -1 0 "},
+		{rawMore(8, kClose, -1, -1, 0, 1, 2), errNoPath, ""}, // any other call ends it too
+		{open, nil, "open /d/f 3 -1 -1 3 "},
+		{rawMore(9, kRename, 0, 0, 0, 1, 2), nil, ""}, // not a continuation the kernel sends
 	}
 	for i, st := range steps {
 		err := decode(st.raw, 0, names, last, &e)
+		if i == len(steps)-1 {
+			if err == nil {
+				t.Errorf("step %d: a continuation of op %d decoded", i, kRename)
+			}
+			continue
+		}
 		if !errors.Is(err, st.wantErr) {
 			t.Fatalf("step %d: error %v, want %v", i, err, st.wantErr)
 		}
 		if err != nil {
 			continue
 		}
-		if got := fmt.Sprint(e.Path, " ", e.Off, " ", e.Len); got != st.want || e.FD != 3 || e.PID != 1 {
-			t.Errorf("step %d: decoded %s fd %d pid %d, want %s fd 3 pid 1", i, got, e.FD, e.PID, st.want)
+		got := fmt.Sprint(e.Op, " ", e.Path, " ", e.FD, " ", e.Off, " ", e.Len, " ", e.Ret, " ", e.Err)
+		if got != st.want || e.PID != 1 || e.Op != trail.OpOpen && e.Flags != 0 {
+			t.Errorf("step %d: decoded %q (pid %d, flags %v), want %q", i, got, e.PID, e.Flags, st.want)
 		}
 	}
 	last[2] = trail.Event{TS: time.Unix(10, 0)}

@@ -170,24 +170,27 @@ volatile const __u32 close_nr = 0;         // this architecture's close syscall 
 // thread is what a thread's recorded calls leave for its next one.
 struct thread {
 	__u64 closing; // close's struct file *, from its entry to its exit
-	// The thread's last recorded call, when it was a complete write whose
-	// event was delivered: the next write through the same file, where it
-	// ended, under the same name, is sent as a short continuation (struct
-	// more). A writer's chunks are the calls inside its race window; this
-	// keeps the probes' time there small.
+	// The thread's last recorded call, when it was a successful open or a
+	// complete write whose event was delivered: a complete write through
+	// the same fd and file where that left the position, or the close of
+	// that fd, under the same name, is sent as a short continuation
+	// (struct more). A writer's open, chunks and close are the calls
+	// inside its race window; this keeps the probes' time there small.
 	__u64 wfile;   // struct file *, or 0
-	__u64 wend;    // offset where it ended
+	__u64 wend;    // the file position after it
 	__u64 wname;   // the dentry's hash_len and parent then: a rename ends
 	__u64 wparent; // the sequence, so the new name gets a full event
 	__u64 wts;     // when it was made
+	__s64 wfd;
 };
 
 // A write continues a sequence only this soon after the last one, so that
 // the reader can forget a thread's last write a little later.
 #define MORE_WINDOW_NS 1000000000ULL
 
-// more continues the sending thread's last write event: same process,
-// descriptor and file, at off. Keep in sync with moreSize in decode.go.
+// more continues the sending thread's last event (an open or a write):
+// a write (op OP_WRITE) through the same descriptor and file at off, or
+// its close (OP_CLOSE). Keep in sync with moreSize in decode.go.
 struct more {
 	__u64 ts;
 	__s64 off;
@@ -195,7 +198,22 @@ struct more {
 	__s64 ret;
 	__u32 pid;
 	__u32 tid;
+	__u32 op;
+	__u32 pad;
 };
+
+// start_seq makes f, just recorded through fd at ts, the thread's last
+// call for the next one to continue.
+static __always_inline void start_seq(struct thread *t, struct file *f, long fd, __u64 ts)
+{
+	struct dentry *d = f->f_path.dentry;
+	t->wfile = (__u64)f;
+	t->wfd = fd;
+	t->wend = f->f_pos;
+	t->wname = d->d_name.hash_len;
+	t->wparent = (__u64)d->d_parent;
+	t->wts = ts;
+}
 
 // The event as the ring buffer carries it; four strings follow the header:
 // path then to, each split into a directory part resolved from the dentry
@@ -642,35 +660,41 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		// itself on one fd, which no trail can describe anyway.
 		f = fd_file(task, (long)a[0]);
 	}
-	// A complete write: its offset, and whether it continues the last one.
-	__s64 woff = -1;
-	__u64 wname = 0, wparent = 0;
-	if (op == OP_WRITE && f && ret > 0 && ret == (long)a[2]) {
-		woff = f->f_pos - ret;
-		struct dentry *d = f->f_path.dentry;
-		wname = d->d_name.hash_len;
-		wparent = (__u64)d->d_parent;
+	int whole = op == OP_WRITE && f && ret > 0 && ret == (long)a[2];
+	if (wfile && wfile == (__u64)f && t->wfd == (long)a[0] && (whole || op == OP_CLOSE)) {
 		__u64 now = bpf_ktime_get_boot_ns();
-		if (wfile == (__u64)f && t->wend == woff && t->wname == wname && t->wparent == wparent &&
-		    now - t->wts < MORE_WINDOW_NS) {
+		struct dentry *d = f->f_path.dentry;
+		if (t->wname == d->d_name.hash_len && t->wparent == (__u64)d->d_parent &&
+		    now - t->wts < MORE_WINDOW_NS && (op == OP_CLOSE || f->f_pos - ret == t->wend)) {
 			struct more m = {
 				.ts = now,
-				.off = woff,
-				.len = ret,
+				.off = op == OP_CLOSE ? -1 : (__s64)t->wend,
+				.len = op == OP_CLOSE ? -1 : ret,
 				.ret = ret,
 				.pid = id >> 32,
 				.tid = tid,
+				.op = op,
 			};
+			if (op == OP_CLOSE) {
+				__u64 key = wfile;
+				bpf_map_delete_elem(&files, &key);
+			}
 			if (bpf_ringbuf_output(&events, &m, sizeof(m), BPF_RB_NO_WAKEUP)) {
 				count_lost();
 				return 0;
 			}
-			t->wfile = wfile;
-			t->wend = woff + ret;
-			t->wts = now;
+			if (whole) {
+				t->wfile = wfile;
+				t->wend += ret;
+				t->wts = now;
+			}
 			return 0;
 		}
 	}
+	struct file *seq = 0; // the file whose sequence this call starts, if delivered
+	long seqfd = (long)a[0];
+	if (whole)
+		seq = f;
 
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
@@ -715,6 +739,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			ev->fd = ret;
 			struct file *nf = fd_file(task, ret);
 			if (nf) {
+				seq = nf;
+				seqfd = ret;
 				struct fcache *c = cached(s, nf);
 				if (c) {
 					keep = c->keep;
@@ -844,13 +870,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		count_lost();
 		return 0;
 	}
-	if (woff >= 0) {
-		t->wfile = (__u64)f;
-		t->wend = woff + ret;
-		t->wname = wname;
-		t->wparent = wparent;
-		t->wts = ev->ts;
-	}
+	if (seq)
+		start_seq(t, seq, seqfd, ev->ts);
 	return 0;
 }
 

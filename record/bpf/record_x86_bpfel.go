@@ -69,6 +69,7 @@ type RecordThread struct {
 	Wname   uint64
 	Wparent uint64
 	Wts     uint64
+	Wfd     int64
 }
 
 // Names of all BPF objects in the ELF.
