@@ -453,7 +453,7 @@ func setImmutable(t *testing.T, path string, on bool) {
 	defer unix.Close(fd)
 	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
 	if err != nil {
-		t.Skipf("no inode flags here: %v", err)
+		t.Skipf("the file system of the test directory has no inode flags (FS_IOC_GETFLAGS): %v", err)
 	}
 	if on {
 		flags |= fsImmutableFL
@@ -461,7 +461,7 @@ func setImmutable(t *testing.T, path string, on bool) {
 		flags &^= fsImmutableFL
 	}
 	if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(flags)); err != nil {
-		t.Skipf("cannot set the immutable flag (needs root and ext4-like fs): %v", err)
+		t.Skipf("cannot set the immutable flag (needs root, CAP_LINUX_IMMUTABLE, and a file system with it, like ext4): %v", err)
 	}
 }
 

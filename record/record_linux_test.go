@@ -105,9 +105,7 @@ func recordRun(t *testing.T, cfg Config, cmd *exec.Cmd) ([]trail.Event, trail.St
 		cmd.Stderr = os.Stderr
 	}
 	code, st, err := RunCommand(context.Background(), cfg, cmd, w)
-	if errors.Is(err, ErrUnavailable) {
-		t.Skipf("eBPF unavailable here: %v", err)
-	}
+	skipWithoutEBPF(t, err)
 	if err != nil {
 		t.Fatalf("RunCommand: %v", err)
 	}
@@ -534,14 +532,36 @@ func TestUnavailableNamesWhatIsMissing(t *testing.T) {
 	}
 }
 
+// skipWithoutEBPF skips when err says this machine cannot run the eBPF
+// backend at all; CI runs as root on a kernel with all of it.
+func skipWithoutEBPF(t *testing.T, err error) {
+	t.Helper()
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("eBPF unavailable here (needs root, kernel BTF, Linux 6.2 or later, no lockdown): %v", err)
+	}
+}
+
+// startWaitingShell starts a shell that waits for a line on its stdin, then
+// writes f in dir and renames it to g; it returns the command and its stdin.
+func startWaitingShell(t *testing.T, dir string) (*exec.Cmd, io.Writer) {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", `read _; cd "$1" && echo x > f && mv f g`, "sh", dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdin
+}
+
 // recordWhile records with cfg (which must select processes by PIDs or
 // All) while run runs, and returns the events.
 func recordWhile(t *testing.T, cfg Config, w *trail.Writer, run func()) Stats {
 	t.Helper()
 	r, err := New(cfg)
-	if errors.Is(err, ErrUnavailable) {
-		t.Skipf("eBPF unavailable here: %v", err)
-	}
+	skipWithoutEBPF(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,14 +579,7 @@ func recordWhile(t *testing.T, cfg Config, w *trail.Writer, run func()) Stats {
 
 func TestPIDFollowsRunningProcess(t *testing.T) {
 	dir := realTemp(t)
-	cmd := exec.Command("sh", "-c", `read _; cd "$1" && echo x > f && mv f g`, "sh", dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin := startWaitingShell(t, dir)
 	var buf bytes.Buffer
 	recordWhile(t, Config{PIDs: []int{cmd.Process.Pid}, Paths: []string{dir}}, trail.NewWriter(&buf), func() {
 		stdin.Write([]byte("go\n"))
@@ -616,19 +629,10 @@ func TestAllExcludesItself(t *testing.T) {
 // running, a trail file, a stop function.
 func TestAttach(t *testing.T) {
 	dir := realTemp(t)
-	cmd := exec.Command("sh", "-c", `read _; cd "$1" && echo x > f && mv f g`, "sh", dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin := startWaitingShell(t, dir)
 	path := filepath.Join(t.TempDir(), "trail.jsonl")
 	stop, err := Attach(context.Background(), []int{cmd.Process.Pid}, path)
-	if errors.Is(err, ErrUnavailable) {
-		t.Skipf("eBPF unavailable here: %v", err)
-	}
+	skipWithoutEBPF(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -668,9 +672,7 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	cmd := exec.Command("sh", "-c", `cd "$1" && echo x > f && exec sleep 60`, "sh", dir)
 	start := time.Now()
 	code, _, err := RunCommand(ctx, Config{Paths: []string{dir}}, cmd, w)
-	if errors.Is(err, ErrUnavailable) {
-		t.Skipf("eBPF unavailable here: %v", err)
-	}
+	skipWithoutEBPF(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,9 +688,7 @@ func TestInterruptStopsCleanly(t *testing.T) {
 
 func TestTrackRejectsMissingProcess(t *testing.T) {
 	r, err := New(Config{})
-	if errors.Is(err, ErrUnavailable) {
-		t.Skipf("eBPF unavailable here: %v", err)
-	}
+	skipWithoutEBPF(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -247,7 +247,7 @@ func TestOneCPUPinsTheWholeTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(cpus) < 2 {
-		t.Skip("one CPU only: pinning cannot be told apart")
+		t.Skip("needs a second allowed CPU: pinned and unpinned runs cannot be told apart on one")
 	}
 	out := keptOutput(t, "one-cpu", `grep Cpus_allowed_list /proc/self/status; sh -c 'grep Cpus_allowed_list /proc/self/status'`)
 	want := "Cpus_allowed_list:\t" + strconv.Itoa(cpus[len(cpus)-1]) + "\n"
@@ -439,7 +439,7 @@ func TestDurationRunsWholeRounds(t *testing.T) {
 func TestRecordKeepsTrailsOfFailingRuns(t *testing.T) {
 	rec, err := record.New(record.Config{})
 	if errors.Is(err, record.ErrUnavailable) {
-		t.Skipf("the eBPF recorder cannot run here: %v", err)
+		t.Skipf("eBPF unavailable here (needs root, kernel BTF, Linux 6.2 or later, no lockdown): %v", err)
 	}
 	if err != nil {
 		t.Fatalf("eBPF recorder: %v", err)
