@@ -141,11 +141,11 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 	if pid > pidMaxLimit || tid > pidMaxLimit {
 		return errors.New("record: pid out of range in event")
 	}
-	delete(last, int(tid))
 	data := raw[headerSize:]
 	var strs [4]string
 	for i, l := range lens {
 		if l > len(data) {
+			delete(last, int(tid))
 			return errShort
 		}
 		strs[i], data = names.str(data[:l]), data[l:]
@@ -167,6 +167,7 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 		Src:  "ebpf",
 	}
 	if !named(e) {
+		delete(last, int(tid))
 		return errNoPath
 	}
 	if ino != 0 {
@@ -178,8 +179,11 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 	if ret < 0 && ret > -4096 {
 		e.Ret, e.Err = -1, errName(syscall.Errno(-ret))
 	}
+	// Any other call of the thread ends its sequence in the kernel too.
 	if e.Op == trail.OpWrite || e.Op == trail.OpOpen && e.Err == "" {
 		last[e.TID] = *e
+	} else {
+		delete(last, e.TID)
 	}
 	return nil
 }
