@@ -32,6 +32,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "replace":
 		goChild(os.Args[1])
+	case "dirs":
+		dirsChild(os.Args[1])
 	case "grandchild":
 		if err := os.WriteFile(filepath.Join(os.Args[1], "child.txt"), []byte("from the grandchild"), 0o644); err != nil {
 			fail(err)
@@ -84,6 +86,40 @@ func goChild(dir string) {
 	cmd.Env = append(os.Environ(), childEnv+"=grandchild")
 	cmd.Stderr = os.Stderr
 	check(cmd.Run())
+}
+
+// dirsChild creates files in directories that it renames between the
+// opens: an ancestor, the directory itself, and the parent of a mount
+// point (a tmpfs at dir/p/m). Each path the recorder reports must be the
+// one that was true at the call, however it caches directories.
+func dirsChild(dir string) {
+	check := func(err error) {
+		if err != nil {
+			fail(err)
+		}
+	}
+	create := func(path string) int {
+		fd, err := unix.Open(filepath.Join(dir, path), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o644)
+		check(err)
+		return fd
+	}
+	write := func(fd int) {
+		_, err := unix.Pwrite(fd, []byte("x"), 0)
+		check(err)
+	}
+	mv := func(from, to string) { check(os.Rename(filepath.Join(dir, from), filepath.Join(dir, to))) }
+	check(unix.Close(create("a/b/one")))
+	held := create("a/b/held")
+	mv("a", "c") // an ancestor
+	check(unix.Close(create("c/b/two")))
+	write(held)      // through an fd opened before the rename
+	mv("c/b", "c/d") // the directory itself
+	check(unix.Close(create("c/d/three")))
+	write(held)
+	check(unix.Close(held))
+	check(unix.Close(create("p/m/x/four")))
+	mv("p", "q") // above a mount point: the walk crosses the mount
+	check(unix.Close(create("q/m/x/five")))
 }
 
 // realTemp is t.TempDir with symlinks resolved, as the kernel reports it.
@@ -267,6 +303,45 @@ with open(tmp, "w") as f:
     os.fsync(f.fileno())
 os.replace(tmp, "cfg")
 `
+
+// A directory renamed after the recorder has seen a file in it (an
+// ancestor, the directory itself, the parent of a mount point) must not
+// leave stale paths in later events.
+func TestRenamedDirectories(t *testing.T) {
+	dir := realTemp(t)
+	for _, d := range []string{"a/b", "p/m"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mnt := filepath.Join(dir, "p/m")
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, ""); err != nil {
+		t.Skipf("mounting a tmpfs needs root (CAP_SYS_ADMIN): %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(filepath.Join(dir, "q/m"), unix.MNT_DETACH) })
+	if err := os.Mkdir(filepath.Join(mnt, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], dir)
+	cmd.Env = append(os.Environ(), childEnv+"=dirs")
+	evs, _, _, code := recordRun(t, Config{Paths: []string{dir}}, cmd)
+	if code != 0 {
+		t.Fatalf("child exit code %d", code)
+	}
+	for _, p := range []string{"a/b/one", "a/b/held", "c/b/two", "c/d/three", "p/m/x/four", "q/m/x/five"} {
+		find(t, evs, trail.OpOpen, filepath.Join(dir, p))
+	}
+	find(t, evs, trail.OpWrite, filepath.Join(dir, "c/b/held"))
+	find(t, evs, trail.OpWrite, filepath.Join(dir, "c/d/held"))
+	find(t, evs, trail.OpClose, filepath.Join(dir, "c/d/held"))
+	for _, e := range evs {
+		for _, stale := range []string{"a/b/two", "c/b/three", "p/m/x/five"} {
+			if e.Path == filepath.Join(dir, stale) {
+				t.Errorf("stale path %s in %s", stale, dump([]trail.Event{e}))
+			}
+		}
+	}
+}
 
 func TestPythonReplace(t *testing.T) {
 	py := requirePython(t)

@@ -237,22 +237,25 @@ struct event {
 	char comm[16];
 };
 
-// fcache remembers what the slow path found for an open file: its path,
-// inode and whether it passes the filters. An fd-based event (write,
-// fsync, close) then costs one lookup instead of a dentry walk and a
-// prefix match. The entry is trusted only while the file's inode, its
-// dentry's parent and its name are unchanged, so a struct file reused for
-// another file, or a renamed file, takes the slow path again.
-#define FCACHE_PATH 256
-struct fcache {
-	__u64 inode;    // struct inode *
-	__u64 parent;   // struct dentry * of the parent directory
-	__u64 hash_len; // the dentry's name hash and length
-	__u64 dev;
-	__u64 ino;
-	__u32 keep;     // 0: not a file, or outside the --path prefixes
+// dcache remembers a directory's path and the steps of the walk that
+// found it (see dir_valid), so that a file's path costs a check of the
+// steps instead of a copy of every name on the way: a writer's open of a
+// new file sits inside the race window being recorded.
+#define DCHAIN 16 // deepest walk cached, counting mount crossings
+#define DCACHE_PATH 256
+struct dkey {
+	__u64 mnt; // struct vfsmount *
+	__u64 d;   // struct dentry * of the directory
+};
+struct dcache {
+	__u64 d[DCHAIN];    // the walk's dentry at each step, the directory first
+	__u64 mnt[DCHAIN];  // and its struct mount *
+	__u64 name[DCHAIN]; // and its name's hash and length (0: a mount crossing)
+	__u32 steps;        // 0: not cacheable (too deep, or truncated)
 	__u32 len;
-	char path[FCACHE_PATH];
+	__u32 under;        // the path is under a --path prefix
+	__u32 pad;
+	char path[DCACHE_PATH];
 };
 
 #define DATA_CAP (4 * PATH_CAP) // four pieces of at most PATH_CAP - 1 bytes
@@ -261,9 +264,10 @@ struct scratch {
 	struct event ev;
 	char data[DATA_CAP + PATH_CAP]; // slack so masked offsets stay in bounds
 	char walk[PATH_CAP + PREFIX_CAP + NAME_MASK + 1];
-	struct fcache fc; // the entry being built for files
+	struct dcache dc; // the entry being built for dirs
 	__u64 walk_mnt;   // put_walk_at's arguments: a global function takes
 	__u64 walk_d;     // only scalars, and a map value reads back as one
+	__u32 walk_under; // and what it found besides the path
 };
 
 struct prefix {
@@ -317,10 +321,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64); // struct file *
-	__type(value, struct fcache);
-} files SEC(".maps");
+	__uint(max_entries, 4096);
+	__type(key, struct dkey);
+	__type(value, struct dcache);
+} dirs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -393,124 +397,6 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	return 0;
 }
 
-struct walk_state {
-	__u64 d;    // struct dentry *
-	__u64 mnt;  // struct mount *
-	__u64 root; // mnt's root dentry
-	__u32 pos;           // start of the text written so far, from the end
-	__u32 trunc;
-};
-
-static long walk_step(__u64 i, void *arg)
-{
-	struct walk_state *w = arg;
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 1;
-	struct dentry *d = TYPED(dentry, w->d);
-	__u64 parent = (__u64)d->d_parent;
-	if (w->d == w->root || w->d == parent) {
-		struct mount *m = TYPED(mount, w->mnt);
-		__u64 mp = (__u64)m->mnt_parent;
-		if (w->d != w->root || mp == w->mnt)
-			return 1; // the root of everything, or a disconnected tree
-		w->d = (__u64)m->mnt_mountpoint;
-		w->mnt = mp;
-		w->root = (__u64)TYPED(mount, mp)->mnt.mnt_root;
-		return 0;
-	}
-	__u32 len = d->d_name.len & NAME_MASK;
-	const unsigned char *name = d->d_name.name;
-	if (w->pos < len + 1) {
-		w->trunc = 1;
-		return 1;
-	}
-	__u32 off = (w->pos - len) & PATH_MASK;
-	bpf_probe_read_kernel(&s->walk[off], len, name);
-	off = (off - 1) & PATH_MASK;
-	s->walk[off] = '/';
-	w->pos = off;
-	w->d = parent;
-	return 0;
-}
-
-// put_walk_at appends the absolute path of the dentry s->walk_d in the
-// mount s->walk_mnt at data offset off and returns its length. The name is built backwards in
-// s->walk, ending at PATH_CAP. A global function: the verifier checks it
-// once instead of at each of its call sites, which halves loading time
-// (the start of every recording).
-__noinline __u32 put_walk_at(__u32 off)
-{
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 0;
-	struct walk_state w = {};
-	w.d = s->walk_d;
-	w.mnt = s->walk_mnt - bpf_core_field_offset(struct mount, mnt);
-	w.root = (__u64)TYPED(vfsmount, s->walk_mnt)->mnt_root;
-	w.pos = PATH_CAP;
-	bpf_loop(WALK_DEPTH, walk_step, &w, 0);
-	if (w.pos == PATH_CAP) {
-		w.pos = PATH_CAP - 1;
-		s->walk[PATH_CAP - 1] = '/';
-	}
-	__u32 start = w.pos;
-	__u32 n = (PATH_CAP - start) & PATH_MASK;
-	if (start >= PATH_CAP)
-		return 0;
-	bpf_probe_read_kernel(&s->data[off & DATA_MASK], n, &s->walk[start & PATH_MASK]);
-	return n;
-}
-
-// put_walk appends the absolute path of p at data offset off and returns
-// its length.
-static __always_inline __u32 put_walk(struct scratch *s, __u32 off, struct path *p)
-{
-	s->walk_mnt = (__u64)p->mnt;
-	s->walk_d = (__u64)p->dentry;
-	return put_walk_at(off) & PATH_MASK;
-}
-
-// put_user appends the string at user address u and returns its length
-// without the NUL.
-static __always_inline __u32 put_user(struct scratch *s, __u32 off, __u64 u)
-{
-	long n = bpf_probe_read_user_str(&s->data[off & DATA_MASK], PATH_CAP, (const void *)u);
-	if (n <= 0)
-		return 0;
-	return (__u32)(n - 1) & PATH_MASK;
-}
-
-// put_dir appends the directory a relative path is resolved against:
-// the task's cwd for AT_FDCWD, else the path of dirfd.
-static __always_inline __u32 put_dir(struct scratch *s, __u32 off, struct task_struct *task, long dirfd)
-{
-	if ((int)dirfd == AT_FDCWD)
-		return put_walk(s, off, &task->fs->pwd);
-	struct file *f = fd_file(task, dirfd);
-	if (!f)
-		return 0;
-	return put_walk(s, off, &f->f_path);
-}
-
-// put_path appends the path argument u relative to dirfd as two pieces: the
-// resolved directory (empty when u is absolute) and u itself.
-static __always_inline __u32 put_path(struct scratch *s, __u32 off, struct task_struct *task,
-				      long dirfd, __u64 u, __u16 *dir_len, __u16 *raw_len)
-{
-	char first = 0;
-	bpf_probe_read_user(&first, 1, (const void *)u);
-	__u32 d = 0;
-	if (first != '/')
-		d = put_dir(s, off, task, dirfd);
-	__u32 r = put_user(s, off + d, u);
-	*dir_len = d;
-	*raw_len = r;
-	return d + r;
-}
-
 struct match_state {
 	__u32 off, len; // the two pieces of one path in s->data
 	__u32 off2, len2;
@@ -563,6 +449,221 @@ static __always_inline int path_matches(__u32 off, __u32 dir_len, __u32 raw_len)
 	return m.matched;
 }
 
+struct walk_state {
+	__u64 d;    // struct dentry *
+	__u64 mnt;  // struct mount *
+	__u64 root; // mnt's root dentry
+	__u32 pos;  // start of the text written so far, from the end
+	__u32 rec;  // record the steps in s->dc
+};
+
+static long walk_step(__u64 i, void *arg)
+{
+	struct walk_state *w = arg;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 1;
+	__u32 k = i & (DCHAIN - 1);
+	if (w->rec) {
+		if (i >= DCHAIN) {
+			w->rec = 0; // too deep to cache
+			s->dc.steps = 0;
+		} else {
+			s->dc.d[k] = w->d;
+			s->dc.mnt[k] = w->mnt;
+			s->dc.name[k] = 0;
+			s->dc.steps = i + 1;
+		}
+	}
+	struct dentry *d = TYPED(dentry, w->d);
+	__u64 parent = (__u64)d->d_parent;
+	if (w->d == w->root || w->d == parent) {
+		struct mount *m = TYPED(mount, w->mnt);
+		__u64 mp = (__u64)m->mnt_parent;
+		if (w->d != w->root || mp == w->mnt)
+			return 1; // the root of everything, or a disconnected tree
+		w->d = (__u64)m->mnt_mountpoint;
+		w->mnt = mp;
+		w->root = (__u64)TYPED(mount, mp)->mnt.mnt_root;
+		return 0;
+	}
+	__u32 len = d->d_name.len & NAME_MASK;
+	const unsigned char *name = d->d_name.name;
+	if (w->pos < len + 1) {
+		w->rec = 0; // truncated: the path lacks its start
+		s->dc.steps = 0;
+		return 1;
+	}
+	if (w->rec)
+		s->dc.name[k] = d->d_name.hash_len;
+	__u32 off = (w->pos - len) & PATH_MASK;
+	bpf_probe_read_kernel(&s->walk[off], len, name);
+	off = (off - 1) & PATH_MASK;
+	s->walk[off] = '/';
+	w->pos = off;
+	w->d = parent;
+	return 0;
+}
+
+// walk_at appends the absolute path of dentry s->walk_d in vfsmount
+// s->walk_mnt at data offset off and returns its length; with rec, it also records its steps
+// in s->dc (steps 0 if they cannot be cached). The name is built
+// backwards in s->walk, ending at PATH_CAP. A global function: the
+// verifier checks it once instead of at each of its call sites, which
+// halves loading time (the start of every recording).
+__noinline __u32 walk_at(__u32 off, __u32 rec)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	__u64 vmnt = s->walk_mnt;
+	struct walk_state w = {};
+	w.d = s->walk_d;
+	w.mnt = vmnt - bpf_core_field_offset(struct mount, mnt);
+	w.root = (__u64)TYPED(vfsmount, vmnt)->mnt_root;
+	w.pos = PATH_CAP;
+	w.rec = rec;
+	bpf_loop(WALK_DEPTH, walk_step, &w, 0);
+	if (w.rec && s->dc.steps == WALK_DEPTH)
+		s->dc.steps = 0;
+	if (w.pos == PATH_CAP) {
+		w.pos = PATH_CAP - 1;
+		s->walk[PATH_CAP - 1] = '/';
+	}
+	__u32 start = w.pos;
+	__u32 n = (PATH_CAP - start) & PATH_MASK;
+	if (start >= PATH_CAP)
+		return 0;
+	bpf_probe_read_kernel(&s->data[off & DATA_MASK], n, &s->walk[start & PATH_MASK]);
+	return n;
+}
+
+// dir_valid reports whether the walk that made c would take the same
+// steps today: no directory on the way was renamed or moved (its parent
+// or its name's hash and length would differ) and no mount moved. A
+// freed dentry reused at the same address under the same parent and name
+// has the same path.
+static __always_inline int dir_valid(struct dcache *c)
+{
+	__u32 steps = c->steps;
+	for (__u32 i = 0; i < DCHAIN; i++) {
+		if (i >= steps)
+			return 0;
+		__u32 k = i & (DCHAIN - 1), next = (i + 1) & (DCHAIN - 1);
+		int last = i + 1 >= steps;
+		__u64 dp = c->d[k];
+		__u64 mnt = c->mnt[k];
+		struct dentry *d = TYPED(dentry, dp);
+		struct mount *m = TYPED(mount, mnt);
+		__u64 parent = (__u64)d->d_parent;
+		if (dp == (__u64)m->mnt.mnt_root || dp == parent) {
+			__u64 mp = (__u64)m->mnt_parent;
+			if (dp != (__u64)m->mnt.mnt_root || mp == mnt)
+				return last; // where the walk ended, still the end
+			if (last || c->d[next] != (__u64)m->mnt_mountpoint || c->mnt[next] != mp)
+				return 0;
+			continue;
+		}
+		if (last || d->d_name.hash_len != c->name[k] || c->d[next] != parent || c->mnt[next] != mnt)
+			return 0;
+	}
+	return 0;
+}
+
+// put_walk_at appends the absolute path of the dentry s->walk_d in the
+// vfsmount s->walk_mnt at data offset off and returns its length: its
+// directory's path from dirs (or a walk, which fills dirs), then its
+// name. It sets s->walk_under when the directory is under a --path prefix,
+// which makes the file's path match without comparing.
+__noinline __u32 put_walk_at(__u32 off)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	__u64 dp = s->walk_d, vmnt = s->walk_mnt;
+	struct dentry *d = TYPED(dentry, dp);
+	__u64 parent = (__u64)d->d_parent;
+	s->walk_under = 0;
+	if (dp == parent || dp == (__u64)TYPED(vfsmount, vmnt)->mnt_root)
+		return walk_at(off, 0); // a mount's root: no name of its own
+	struct dkey key = {.mnt = vmnt, .d = parent};
+	struct dcache *c = bpf_map_lookup_elem(&dirs, &key);
+	__u32 n;
+	if (c && dir_valid(c)) {
+		n = c->len & (DCACHE_PATH - 1);
+		bpf_probe_read_kernel(&s->data[off & DATA_MASK], n, c->path);
+		s->walk_under = c->under;
+	} else {
+		s->walk_d = parent;
+		n = walk_at(off, 1) & PATH_MASK;
+		s->walk_d = dp;
+		if (s->dc.steps && n < DCACHE_PATH) {
+			s->dc.len = n;
+			s->dc.under = path_matches(off, n, 0);
+			bpf_probe_read_kernel(s->dc.path, n & (DCACHE_PATH - 1), &s->data[off & DATA_MASK]);
+			bpf_map_update_elem(&dirs, &key, &s->dc, BPF_ANY);
+			s->walk_under = s->dc.under;
+		}
+	}
+	__u32 len = d->d_name.len & NAME_MASK;
+	if (n + 1 + len >= PATH_CAP)
+		return walk_at(off, 0);
+	if (n != 1) // the root directory is "/" already
+		s->data[(off + n++) & DATA_MASK] = '/';
+	bpf_probe_read_kernel(&s->data[(off + n) & DATA_MASK], len, d->d_name.name);
+	return n + len;
+}
+
+// put_walk appends the absolute path of p at data offset off and returns
+// its length.
+static __always_inline __u32 put_walk(struct scratch *s, __u32 off, struct path *p)
+{
+	s->walk_mnt = (__u64)p->mnt;
+	s->walk_d = (__u64)p->dentry;
+	return put_walk_at(off) & PATH_MASK;
+}
+
+// put_user appends the string at user address u and returns its length
+// without the NUL.
+static __always_inline __u32 put_user(struct scratch *s, __u32 off, __u64 u)
+{
+	long n = bpf_probe_read_user_str(&s->data[off & DATA_MASK], PATH_CAP, (const void *)u);
+	if (n <= 0)
+		return 0;
+	return (__u32)(n - 1) & PATH_MASK;
+}
+
+// put_dir appends the directory a relative path is resolved against:
+// the task's cwd for AT_FDCWD, else the path of dirfd.
+static __always_inline __u32 put_dir(struct scratch *s, __u32 off, struct task_struct *task, long dirfd)
+{
+	if ((int)dirfd == AT_FDCWD)
+		return put_walk(s, off, &task->fs->pwd);
+	struct file *f = fd_file(task, dirfd);
+	if (!f)
+		return 0;
+	return put_walk(s, off, &f->f_path);
+}
+
+// put_path appends the path argument u relative to dirfd as two pieces: the
+// resolved directory (empty when u is absolute) and u itself.
+static __always_inline __u32 put_path(struct scratch *s, __u32 off, struct task_struct *task,
+				      long dirfd, __u64 u, __u16 *dir_len, __u16 *raw_len)
+{
+	char first = 0;
+	bpf_probe_read_user(&first, 1, (const void *)u);
+	__u32 d = 0;
+	if (first != '/')
+		d = put_dir(s, off, task, dirfd);
+	__u32 r = put_user(s, off + d, u);
+	*dir_len = d;
+	*raw_len = r;
+	return d + r;
+}
+
 // put_inode sets dev and ino from f and reports whether f is a file,
 // directory or symlink: pipes, sockets and devices (a shell's stdout, a
 // pipe to a pager) are not part of any file race and are not recorded.
@@ -575,48 +676,20 @@ static __always_inline int put_inode(struct event *ev, struct file *f)
 	return fmt == 0100000 || fmt == 0040000 || fmt == 0120000;
 }
 
-// cached looks f up in files. It returns the entry when it still describes
-// f, and otherwise prepares s->fc for storing after the slow path.
-static __always_inline struct fcache *cached(struct scratch *s, struct file *f)
+// put_file fills the event's inode and path from open file f and returns
+// the path's length. It settles keep when it can: 0 for what is not a
+// file, 1 when the directory is under a --path prefix.
+static __always_inline __u32 put_file(struct scratch *s, struct file *f, int *keep)
 {
-	struct dentry *d = f->f_path.dentry;
-	__u64 inode = (__u64)f->f_inode;
-	__u64 parent = (__u64)d->d_parent;
-	__u64 hash_len = d->d_name.hash_len;
-	__u64 key = (__u64)f;
-	struct fcache *c = bpf_map_lookup_elem(&files, &key);
-	if (c && c->inode == inode && c->parent == parent && c->hash_len == hash_len)
-		return c;
-	s->fc.inode = inode;
-	s->fc.parent = parent;
-	s->fc.hash_len = hash_len;
-	return 0;
-}
-
-// put_cached copies a cached file's path and inode into the event and
-// returns the path's length.
-static __always_inline __u32 put_cached(struct scratch *s, struct fcache *c)
-{
-	__u32 n = c->len & (FCACHE_PATH - 1);
-	bpf_probe_read_kernel(s->data, n, c->path);
-	s->ev.dev = c->dev;
-	s->ev.ino = c->ino;
+	if (!put_inode(&s->ev, f)) {
+		*keep = 0;
+		return 0;
+	}
+	__u32 n = put_walk(s, 0, &f->f_path);
 	s->ev.path_dir_len = n;
+	if (s->walk_under)
+		*keep = 1;
 	return n;
-}
-
-// remember stores s->fc, completed with the event's path, for file key.
-static __always_inline void remember(struct scratch *s, __u64 key, __u32 keep, __u32 n)
-{
-	if (n >= FCACHE_PATH)
-		return;
-	barrier_var(n); // keep the mask below: the verifier needs it
-	s->fc.keep = keep;
-	s->fc.len = n;
-	s->fc.dev = s->ev.dev;
-	s->fc.ino = s->ev.ino;
-	bpf_probe_read_kernel(s->fc.path, n & (FCACHE_PATH - 1), s->data);
-	bpf_map_update_elem(&files, &key, &s->fc, BPF_ANY);
 }
 
 SEC("tp_btf/sys_exit")
@@ -675,10 +748,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 				.tid = tid,
 				.op = op,
 			};
-			if (op == OP_CLOSE) {
-				__u64 key = wfile;
-				bpf_map_delete_elem(&files, &key);
-			}
 			if (bpf_ringbuf_output(&events, &m, sizeof(m), BPF_RB_NO_WAKEUP)) {
 				count_lost();
 				return 0;
@@ -714,7 +783,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 	__u32 n = 0;         // bytes of strings
 	int keep = -1;       // known to pass (1) or fail (0) the filters
-	__u64 cache_key = 0; // the struct file to remember, if any
 	switch (op) {
 	case OP_OPEN:
 	case OP_OPENAT:
@@ -741,19 +809,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			if (nf) {
 				seq = nf;
 				seqfd = ret;
-				struct fcache *c = cached(s, nf);
-				if (c) {
-					keep = c->keep;
-					n = put_cached(s, c);
-					break;
-				}
-				cache_key = (__u64)nf;
-				if (!put_inode(ev, nf)) {
-					keep = 0;
-					break;
-				}
-				n = put_walk(s, 0, &nf->f_path);
-				ev->path_dir_len = n;
+				n = put_file(s, nf, &keep);
 				break;
 			}
 		}
@@ -787,26 +843,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			ev->off = a[1];
 			ev->len = 0;
 		}
-		if (f) {
-			struct fcache *c = cached(s, f);
-			if (c) {
-				keep = c->keep;
-				n = put_cached(s, c);
-			} else {
-				cache_key = (__u64)f;
-				if (!put_inode(ev, f)) {
-					keep = 0;
-					break;
-				}
-				n = put_walk(s, 0, &f->f_path);
-				ev->path_dir_len = n;
-			}
-			if (op == OP_CLOSE) {
-				__u64 key = (__u64)f;
-				bpf_map_delete_elem(&files, &key);
-				cache_key = 0;
-			}
-		}
+		if (f)
+			n = put_file(s, f, &keep);
 		break;
 	case OP_TRUNCATE:
 		ev->off = a[1];
@@ -857,8 +895,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 				keep = path_matches(plen, ev->to_dir_len, ev->to_len);
 		}
 	}
-	if (cache_key)
-		remember(s, cache_key, keep, n);
 	if (!keep)
 		return 0;
 

@@ -13,6 +13,24 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type RecordDcache struct {
+	_     structs.HostLayout
+	D     [16]uint64
+	Mnt   [16]uint64
+	Name  [16]uint64
+	Steps uint32
+	Len   uint32
+	Under uint32
+	Pad   uint32
+	Path  [256]int8
+}
+
+type RecordDkey struct {
+	_   structs.HostLayout
+	Mnt uint64
+	D   uint64
+}
+
 type RecordEvent struct {
 	_          structs.HostLayout
 	Ts         uint64
@@ -33,18 +51,6 @@ type RecordEvent struct {
 	Comm       [16]int8
 }
 
-type RecordFcache struct {
-	_       structs.HostLayout
-	Inode   uint64
-	Parent  uint64
-	HashLen uint64
-	Dev     uint64
-	Ino     uint64
-	Keep    uint32
-	Len     uint32
-	Path    [256]int8
-}
-
 type RecordPrefix struct {
 	_   structs.HostLayout
 	Len uint32
@@ -52,13 +58,15 @@ type RecordPrefix struct {
 }
 
 type RecordScratch struct {
-	_       structs.HostLayout
-	Ev      RecordEvent
-	Data    [20480]int8
-	Walk    [4608]int8
-	Fc      RecordFcache
-	WalkMnt uint64
-	WalkD   uint64
+	_         structs.HostLayout
+	Ev        RecordEvent
+	Data      [20480]int8
+	Walk      [4608]int8
+	Dc        RecordDcache
+	WalkMnt   uint64
+	WalkD     uint64
+	WalkUnder uint32
+	_         [4]byte
 }
 
 type RecordThread struct {
@@ -76,8 +84,8 @@ type RecordThread struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	RecordMapDirs        = "dirs"
 	RecordMapEvents      = "events"
-	RecordMapFiles       = "files"
 	RecordMapLost        = "lost"
 	RecordMapPrefixes    = "prefixes"
 	RecordMapScratchMap  = "scratch_map"
@@ -146,8 +154,8 @@ type RecordProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecordMapSpecs struct {
+	Dirs       *ebpf.MapSpec `ebpf:"dirs"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
-	Files      *ebpf.MapSpec `ebpf:"files"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
 	Prefixes   *ebpf.MapSpec `ebpf:"prefixes"`
 	ScratchMap *ebpf.MapSpec `ebpf:"scratch_map"`
@@ -186,8 +194,8 @@ func (o *RecordObjects) Close() error {
 //
 // It can be passed to LoadRecordObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecordMaps struct {
+	Dirs       *ebpf.Map `ebpf:"dirs"`
 	Events     *ebpf.Map `ebpf:"events"`
-	Files      *ebpf.Map `ebpf:"files"`
 	Lost       *ebpf.Map `ebpf:"lost"`
 	Prefixes   *ebpf.Map `ebpf:"prefixes"`
 	ScratchMap *ebpf.Map `ebpf:"scratch_map"`
@@ -198,8 +206,8 @@ type RecordMaps struct {
 
 func (m *RecordMaps) Close() error {
 	return _RecordClose(
+		m.Dirs,
 		m.Events,
-		m.Files,
 		m.Lost,
 		m.Prefixes,
 		m.ScratchMap,
