@@ -348,6 +348,21 @@ static __always_inline int is_traced(__u32 tgid)
 	return trace_all || bpf_map_lookup_elem(&tracked, &tgid);
 }
 
+// thread_of returns the storage of the current thread, task, when it is
+// traced, creating it at the thread's first recorded call. Only traced
+// threads have storage, so after that call finding it replaces the lookup
+// in tracked.
+static __always_inline struct thread *thread_of(struct task_struct *task, __u32 tgid)
+{
+	struct thread *t = bpf_task_storage_get(&threads, task, 0, 0);
+	if (t || !is_traced(tgid))
+		return t;
+	t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		count_lost();
+	return t;
+}
+
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 // TYPED turns an address into a pointer whose fields are read with plain
@@ -378,16 +393,12 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
 	if (nr != close_nr)
 		return 0;
-	if (!is_traced(bpf_get_current_pid_tgid() >> 32))
-		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (IS_COMPAT(task))
 		return 0;
-	struct thread *t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!t) {
-		count_lost();
+	struct thread *t = thread_of(task, bpf_get_current_pid_tgid() >> 32);
+	if (!t)
 		return 0;
-	}
 	// close releases the fd before its exit; the struct file stays alive
 	// until the task returns to user space (fput is deferred), which is
 	// after the exit tracepoint.
@@ -704,18 +715,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (IS_COMPAT(task))
 		return 0;
-	// Only traced threads have storage: after a thread's first recorded
-	// call, finding it replaces the lookup in tracked.
-	struct thread *t = bpf_task_storage_get(&threads, task, 0, 0);
-	if (!t) {
-		if (!is_traced(id >> 32))
-			return 0;
-		t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!t) {
-			count_lost();
-			return 0;
-		}
-	}
+	struct thread *t = thread_of(task, id >> 32);
+	if (!t)
+		return 0;
 	__u32 tid = (__u32)id;
 	__u64 a[6];
 	SYSCALL_ARGS(regs, a);
