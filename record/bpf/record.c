@@ -66,6 +66,10 @@ struct file {
 	long long f_pos;
 } __attribute__((preserve_access_index));
 
+struct llist_node {
+	struct llist_node *next;
+} __attribute__((preserve_access_index));
+
 struct fdtable {
 	unsigned int max_fds;
 	struct file **fd;
@@ -378,8 +382,9 @@ static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 	struct fdtable *fdt = task->files->fdt;
 	if ((unsigned long)fd >= fdt->max_fds)
 		return 0;
-	__u64 f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	// BTF cannot index an array of pointers with a variable: the slot is
+	// read as the one pointer a llist_node holds, a plain load too.
+	__u64 f = (__u64)TYPED(llist_node, (__u64)fdt->fd + fd * sizeof(__u64))->next;
 	return f ? TYPED(file, f) : 0;
 }
 
@@ -396,7 +401,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (IS_COMPAT(task))
 		return 0;
-	struct thread *t = thread_of(task, bpf_get_current_pid_tgid() >> 32);
+	struct thread *t = thread_of(task, task->tgid);
 	if (!t)
 		return 0;
 	// close releases the fd before its exit; the struct file stays alive
@@ -711,14 +716,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!sop || *sop == OP_NONE)
 		return 0;
 	__u32 op = *sop;
-	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (IS_COMPAT(task))
 		return 0;
-	struct thread *t = thread_of(task, id >> 32);
+	__u32 tgid = task->tgid, tid = task->pid;
+	struct thread *t = thread_of(task, tgid);
 	if (!t)
 		return 0;
-	__u32 tid = (__u32)id;
 	__u64 a[6];
 	SYSCALL_ARGS(regs, a);
 	__u64 wfile = t->wfile;
@@ -746,7 +750,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 				.off = op == OP_CLOSE ? -1 : (__s64)t->wend,
 				.len = op == OP_CLOSE ? -1 : ret,
 				.ret = ret,
-				.pid = id >> 32,
+				.pid = tgid,
 				.tid = tid,
 				.op = op,
 			};
@@ -774,7 +778,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct event *ev = &s->ev;
 
 	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->pid = id >> 32;
+	ev->pid = tgid;
 	ev->tid = tid;
 	ev->op = op;
 	ev->ret = ret;
