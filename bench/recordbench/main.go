@@ -11,7 +11,10 @@
 // recorded event, whether any event is lost at a sustained 200,000
 // events/s, with the kernel's per-run cost of each probe, and how each
 // observer moves the corruption rate of heisen stress's timestamp strategy
-// (the story's bug), pooled over several interleaved stress plans.
+// (the story's bug), pooled over several interleaved stress plans. Given
+// several heisen binaries (-heisen OLD,NEW), the per-call and rate parts
+// run them interleaved, so that two builds are compared under the same
+// machine state.
 //
 // Usage: see bench/record.sh.
 package main
@@ -56,7 +59,7 @@ func main() {
 			return
 		}
 	}
-	heisen := flag.String("heisen", "heisen", "the heisen binary; a comma list compares them in the per-call part")
+	heisen := flag.String("heisen", "heisen", "the heisen binary; a comma list compares them in the per-call and rate parts")
 	dir := flag.String("dir", os.TempDir(), "directory for the workload's files")
 	rounds := flag.Int("rounds", 7, "interleaved rounds")
 	procs := flag.Int("procs", 4, "worker processes")
@@ -93,7 +96,7 @@ func main() {
 		loss(self, heisens[0], work, *rate)
 	}
 	if run("rates") && *plans > 0 {
-		rates(heisens[0], work, *plans, *writes, *observers)
+		rates(heisens, work, *plans, *writes, *observers)
 	}
 }
 
@@ -326,7 +329,11 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 // reports each observer's pooled rate against its pooled baseline, and the
 // median and range of the per-plan ratios: the rate of a race drifts
 // between runs on a loaded machine far more than one plan's interval says.
-func rates(heisen, dir string, plans, writes int, observers string) {
+// rates runs plans of heisen stress's timestamp strategy, each observer
+// beside its own unobserved baseline, and pools the counts. With several
+// heisen binaries, every plan runs each of them in turn, so that builds
+// are compared under the same machine state.
+func rates(heisens []string, dir string, plans, writes int, observers string) {
 	type cell struct {
 		Observer string  `json:"observer"`
 		Writes   int     `json:"writes"`
@@ -340,53 +347,63 @@ func rates(heisen, dir string, plans, writes int, observers string) {
 	}
 	names := strings.Split(observers, ",")
 	base, names := names[0], names[1:]
-	tallies := make([]tally, len(names))
+	tallies := make([][]tally, len(heisens))
+	for h := range tallies {
+		tallies[h] = make([]tally, len(names))
+	}
 	fmt.Printf("== corruption rate: per plan, for each of %s: heisen stress --strategy timestamp --observe %s,OBSERVER --workers 4 --writes %d; %d plans\n",
 		strings.Join(names, ", "), base, writes, plans)
 	for range plans {
-		for i, n := range names {
-			c := exec.Command(heisen, "stress", "--strategy", "timestamp", "--observe", base+","+n,
-				"--workers", "4", "--writes", strconv.Itoa(writes), "--json", "--dir", filepath.Join(dir, "stress"))
-			out, err := c.Output()
-			if err != nil {
-				die(fmt.Errorf("stress: %w", err))
-			}
-			os.RemoveAll(filepath.Join(dir, "stress"))
-			cells := map[string]cell{}
-			for line := range strings.Lines(string(out)) {
-				var x cell
-				if json.Unmarshal([]byte(line), &x) == nil && x.Observer != "" {
-					cells[x.Observer] = x
+		for h, heisen := range heisens {
+			for i, n := range names {
+				c := exec.Command(heisen, "stress", "--strategy", "timestamp", "--observe", base+","+n,
+					"--workers", "4", "--writes", strconv.Itoa(writes), "--json", "--dir", filepath.Join(dir, "stress"))
+				out, err := c.Output()
+				if err != nil {
+					die(fmt.Errorf("stress: %w", err))
 				}
-			}
-			b, x := cells[base], cells[n]
-			if b.Writes == 0 || x.Writes == 0 {
-				die(fmt.Errorf("stress printed no %s or %s cell: %s", base, n, out))
-			}
-			t := &tallies[i]
-			t.corrupt += x.Corrupt
-			t.writes += x.Writes
-			t.baseCorrupt += b.Corrupt
-			t.baseWrites += b.Writes
-			if b.Rate > 0 {
-				t.ratios = append(t.ratios, x.Rate/b.Rate)
-			}
-			if b.Speed > 0 {
-				t.speeds = append(t.speeds, x.Speed/b.Speed)
+				os.RemoveAll(filepath.Join(dir, "stress"))
+				cells := map[string]cell{}
+				for line := range strings.Lines(string(out)) {
+					var x cell
+					if json.Unmarshal([]byte(line), &x) == nil && x.Observer != "" {
+						cells[x.Observer] = x
+					}
+				}
+				b, x := cells[base], cells[n]
+				if b.Writes == 0 || x.Writes == 0 {
+					die(fmt.Errorf("stress printed no %s or %s cell: %s", base, n, out))
+				}
+				t := &tallies[h][i]
+				t.corrupt += x.Corrupt
+				t.writes += x.Writes
+				t.baseCorrupt += b.Corrupt
+				t.baseWrites += b.Writes
+				if b.Rate > 0 {
+					t.ratios = append(t.ratios, x.Rate/b.Rate)
+				}
+				if b.Speed > 0 {
+					t.speeds = append(t.speeds, x.Speed/b.Speed)
+				}
 			}
 		}
 	}
 	per1000 := func(c, w int) float64 { return 1000 * float64(c) / float64(w) }
 	fmt.Printf("%-10s %18s %18s %8s %22s %7s\n", "observer", base+" per 1000", "observed per 1000", "pooled", "per-plan ratio", "speed")
-	for i, n := range names {
-		t := tallies[i]
-		if t.baseCorrupt == 0 || len(t.ratios) == 0 {
-			fmt.Printf("%-10s no corruption unobserved: no ratio\n", n)
-			continue
+	for h, heisen := range heisens {
+		if len(heisens) > 1 {
+			fmt.Printf("%s:\n", heisen)
 		}
-		b, x := per1000(t.baseCorrupt, t.baseWrites), per1000(t.corrupt, t.writes)
-		fmt.Printf("%-10s %8.2f (%6d) %8.2f (%6d) %7.2fx %7.2fx [%.2f, %.2f] %6.2fx\n", n, b, t.baseCorrupt, x, t.corrupt,
-			x/b, median(t.ratios), slices.Min(t.ratios), slices.Max(t.ratios), median(t.speeds))
+		for i, n := range names {
+			t := tallies[h][i]
+			if t.baseCorrupt == 0 || len(t.ratios) == 0 {
+				fmt.Printf("%-10s no corruption unobserved: no ratio\n", n)
+				continue
+			}
+			b, x := per1000(t.baseCorrupt, t.baseWrites), per1000(t.corrupt, t.writes)
+			fmt.Printf("%-10s %8.2f (%6d) %8.2f (%6d) %7.2fx %7.2fx [%.2f, %.2f] %6.2fx\n", n, b, t.baseCorrupt, x, t.corrupt,
+				x/b, median(t.ratios), slices.Min(t.ratios), slices.Max(t.ratios), median(t.speeds))
+		}
 	}
 }
 
