@@ -542,8 +542,6 @@ __noinline __u32 walk_at(__u32 off, __u32 rec)
 	w.pos = PATH_CAP;
 	w.rec = rec;
 	bpf_loop(WALK_DEPTH, walk_step, &w, 0);
-	if (w.rec && s->dc.steps == WALK_DEPTH)
-		s->dc.steps = 0;
 	if (w.pos == PATH_CAP) {
 		w.pos = PATH_CAP - 1;
 		s->walk[PATH_CAP - 1] = '/';
