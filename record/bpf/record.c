@@ -605,12 +605,19 @@ __noinline __u32 put_walk_at(__u32 off)
 		return walk_at(off, 0); // a mount's root: no name of its own
 	struct dkey key = {.mnt = vmnt, .d = parent};
 	struct dcache *c = bpf_map_lookup_elem(&dirs, &key);
-	__u32 n;
+	__u32 n = 0;
+	int hit = 0;
 	if (c && dir_valid(c)) {
 		n = c->len & (DCACHE_PATH - 1);
 		bpf_probe_read_kernel(&s->data[off & DATA_MASK], n, c->path);
 		s->walk_under = c->under;
-	} else {
+		// An LRU element is reused at once, not after a grace period: if
+		// another CPU refilled this one for another directory during the
+		// copy, its first step no longer names this one.
+		hit = c->d[0] == parent && c->mnt[0] == vmnt - bpf_core_field_offset(struct mount, mnt);
+	}
+	if (!hit) {
+		s->walk_under = 0;
 		s->walk_d = parent;
 		n = walk_at(off, 1) & PATH_MASK;
 		s->walk_d = dp;
@@ -623,8 +630,8 @@ __noinline __u32 put_walk_at(__u32 off)
 		}
 	}
 	__u32 len = d->d_name.len & NAME_MASK;
-	if (n + 1 + len >= PATH_CAP)
-		return walk_at(off, 0);
+	if (n == 0 || n + 1 + len >= PATH_CAP)
+		return walk_at(off, 0); // no directory path (a walk that filled PATH_CAP), or too long
 	if (n != 1) // the root directory is "/" already
 		s->data[(off + n++) & DATA_MASK] = '/';
 	bpf_probe_read_kernel(&s->data[(off + n) & DATA_MASK], len, d->d_name.name);
