@@ -418,6 +418,26 @@ func TestShellMv(t *testing.T) {
 	checkShellMv(t, dir, evs, cmd.Process.Pid)
 }
 
+// A --path prefix may name a file, not a directory: the kernel's shortcut
+// for files in a directory under a prefix must not apply to the directory
+// that holds the prefix's file, nor let its neighbours through.
+func TestPathPrefixNamesAFile(t *testing.T) {
+	dir := realTemp(t)
+	keep := filepath.Join(dir, "keep")
+	cmd := exec.Command("sh", "-c", `echo x > "$1/keep"; echo y > "$1/drop"; echo z > "$1/keep2"`, "sh", dir)
+	evs, _, _, code := recordRun(t, Config{Paths: []string{keep}}, cmd)
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	find(t, evs, trail.OpOpen, keep)
+	find(t, evs, trail.OpWrite, keep)
+	for _, e := range evs {
+		if e.Path != keep {
+			t.Errorf("event outside --path %s: %s", keep, dump([]trail.Event{e}))
+		}
+	}
+}
+
 func TestPtraceShellMv(t *testing.T) {
 	dir := realTemp(t)
 	var buf bytes.Buffer
