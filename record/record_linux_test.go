@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,6 +35,8 @@ func TestMain(m *testing.M) {
 		goChild(os.Args[1])
 	case "dirs":
 		dirsChild(os.Args[1])
+	case "seqmv":
+		seqMvChild(os.Args[1])
 	case "grandchild":
 		if err := os.WriteFile(filepath.Join(os.Args[1], "child.txt"), []byte("from the grandchild"), 0o644); err != nil {
 			fail(err)
@@ -120,6 +123,33 @@ func dirsChild(dir string) {
 	check(unix.Close(create("p/m/x/four")))
 	mv("p", "q") // above a mount point: the walk crosses the mount
 	check(unix.Close(create("q/m/x/five")))
+}
+
+// seqMvChild writes a file in two chunks from one thread and, between
+// them, waits (with stat and sleep, which are not recorded, so that its
+// sequence of recorded calls goes on) until another process has renamed
+// the file's directory s to t.
+func seqMvChild(dir string) {
+	runtime.LockOSThread()
+	check := func(err error) {
+		if err != nil {
+			fail(err)
+		}
+	}
+	fd, err := unix.Open(filepath.Join(dir, "s/f"), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o644)
+	check(err)
+	_, err = unix.Write(fd, []byte("one"))
+	check(err)
+	var st unix.Stat_t
+	for deadline := time.Now().Add(500 * time.Millisecond); unix.Stat(filepath.Join(dir, "t/f"), &st) != nil; {
+		if time.Now().After(deadline) {
+			fail(errors.New("s was not renamed to t"))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	_, err = unix.Write(fd, []byte("two"))
+	check(err)
+	check(unix.Close(fd))
 }
 
 // realTemp is t.TempDir with symlinks resolved, as the kernel reports it.
@@ -341,6 +371,42 @@ func TestRenamedDirectories(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A writer's later chunks are sent as short continuations of its first
+// event; when another process renames the directory between chunks, they
+// must carry the new path.
+func TestDirectoryRenamedDuringSequence(t *testing.T) {
+	dir := realTemp(t)
+	if err := os.Mkdir(filepath.Join(dir, "s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The renamer is this process, which the recorder never records: the
+	// child's sequence is not ended by a call of its own.
+	go func() {
+		for range 2000 {
+			if fi, err := os.Stat(filepath.Join(dir, "s/f")); err == nil && fi.Size() == 3 {
+				if err := os.Rename(filepath.Join(dir, "s"), filepath.Join(dir, "t")); err != nil {
+					t.Error(err)
+				}
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	cmd := exec.Command(os.Args[0], dir)
+	cmd.Env = append(os.Environ(), childEnv+"=seqmv")
+	evs, _, _, code := recordRun(t, Config{Paths: []string{dir}}, cmd)
+	if code != 0 {
+		t.Fatalf("child exit code %d", code)
+	}
+	if w := find(t, evs, trail.OpWrite, filepath.Join(dir, "s/f")); w.Off != 0 || w.Len != 3 {
+		t.Errorf("first chunk: off %d len %d, want 0 3", w.Off, w.Len)
+	}
+	if w := find(t, evs, trail.OpWrite, filepath.Join(dir, "t/f")); w.Off != 3 || w.Len != 3 {
+		t.Errorf("chunk after the rename: off %d len %d, want 3 3", w.Off, w.Len)
+	}
+	find(t, evs, trail.OpClose, filepath.Join(dir, "t/f"))
 }
 
 func TestPythonReplace(t *testing.T) {

@@ -183,7 +183,9 @@ struct thread {
 	__u64 wfile;   // struct file *, or 0
 	__u64 wend;    // the file position after it
 	__u64 wname;   // the dentry's hash_len and parent then: a rename ends
-	__u64 wparent; // the sequence, so the new name gets a full event
+	__u64 wparent; // the sequence, so the new name gets a full event;
+	__u64 wpname;  // so does a rename or move of its directory (the
+	__u64 wgparent; // parent's hash_len and parent)
 	__u64 wts;     // when it was made
 	__s64 wfd;
 };
@@ -214,8 +216,11 @@ static __always_inline void start_seq(struct thread *t, struct file *f, long fd,
 	t->wfile = (__u64)f;
 	t->wfd = fd;
 	t->wend = f->f_pos;
+	struct dentry *p = d->d_parent;
 	t->wname = d->d_name.hash_len;
-	t->wparent = (__u64)d->d_parent;
+	t->wparent = (__u64)p;
+	t->wpname = p->d_name.hash_len;
+	t->wgparent = (__u64)p->d_parent;
 	t->wts = ts;
 }
 
@@ -748,7 +753,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (wfile && wfile == (__u64)f && t->wfd == (long)a[0] && (whole || op == OP_CLOSE)) {
 		__u64 now = bpf_ktime_get_boot_ns();
 		struct dentry *d = f->f_path.dentry;
-		if (t->wname == d->d_name.hash_len && t->wparent == (__u64)d->d_parent &&
+		struct dentry *p = d->d_parent;
+		if (t->wname == d->d_name.hash_len && t->wparent == (__u64)p &&
+		    t->wpname == p->d_name.hash_len && t->wgparent == (__u64)p->d_parent &&
 		    now - t->wts < MORE_WINDOW_NS && (op == OP_CLOSE || f->f_pos - ret == t->wend)) {
 			struct more m = {
 				.ts = now,

@@ -70,14 +70,16 @@ type RecordScratch struct {
 }
 
 type RecordThread struct {
-	_       structs.HostLayout
-	Closing uint64
-	Wfile   uint64
-	Wend    uint64
-	Wname   uint64
-	Wparent uint64
-	Wts     uint64
-	Wfd     int64
+	_        structs.HostLayout
+	Closing  uint64
+	Wfile    uint64
+	Wend     uint64
+	Wname    uint64
+	Wparent  uint64
+	Wpname   uint64
+	Wgparent uint64
+	Wts      uint64
+	Wfd      int64
 }
 
 // Names of all BPF objects in the ELF.
