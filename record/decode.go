@@ -61,8 +61,20 @@ const moreSize = 48
 
 // writes holds each thread's last successful open or write event, which a
 // continuation record (struct more in bpf/record.c) turns into a write at
-// a new offset or the close of the same descriptor.
-type writes map[int]trail.Event
+// a new offset or the close of the same descriptor. Entries are pointers
+// so that a continued write, the commonest record, only moves the time of
+// its thread's entry instead of copying an event into the map.
+type writes map[int]*trail.Event
+
+// set makes e the last event of its thread, reusing the thread's entry.
+func (w writes) set(e *trail.Event) {
+	if p := w[e.TID]; p != nil {
+		*p = *e
+		return
+	}
+	c := *e
+	w[e.TID] = &c
+}
 
 // forget drops events made before t: the kernel continues one only within
 // a second, so after that none can be continued.
@@ -91,26 +103,25 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 	le := binary.LittleEndian
 	if len(raw) == moreSize {
 		tid := int(le.Uint32(raw[36:]))
-		prev, ok := last[tid]
-		if !ok || prev.PID != int(le.Uint32(raw[32:])) {
+		prev := last[tid]
+		if prev == nil || prev.PID != int(le.Uint32(raw[32:])) {
 			return errNoPath // the event it continues was not delivered
 		}
-		*e = prev
+		*e = *prev
 		e.TS = time.Unix(0, int64(le.Uint64(raw[0:]))+bootToWall)
 		e.Flags = 0
 		e.Off = int64(le.Uint64(raw[8:]))
 		e.Len = int64(le.Uint64(raw[16:]))
-		e.Ret = int64(le.Uint64(raw[24:]))
+		setRet(e, int64(le.Uint64(raw[24:])))
 		switch le.Uint32(raw[40:]) {
 		case kWrite:
+			// What the next continuation repeats is the same but for the
+			// fields it sends itself; only the time matters to forget.
 			e.Op = trail.OpWrite
-			last[tid] = *e
+			prev.TS = e.TS
 		case kClose:
 			e.Op = trail.OpClose
 			delete(last, tid)
-			if e.Ret < 0 && e.Ret > -4096 {
-				e.Ret, e.Err = -1, errName(syscall.Errno(-e.Ret))
-			}
 		default:
 			return errors.New("record: unknown operation in continuation")
 		}
@@ -163,7 +174,6 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 		Ino:  ino,
 		Off:  off,
 		Len:  n,
-		Ret:  ret,
 		Src:  "ebpf",
 	}
 	if !named(e) {
@@ -176,16 +186,23 @@ func decode(raw []byte, bootToWall int64, names interner, last writes, e *trail.
 	if e.Op == trail.OpOpen {
 		e.Flags = trail.HostOpenFlags(int(flags))
 	}
-	if ret < 0 && ret > -4096 {
-		e.Ret, e.Err = -1, errName(syscall.Errno(-ret))
-	}
+	setRet(e, ret)
 	// Any other call of the thread ends its sequence in the kernel too.
 	if e.Op == trail.OpWrite || e.Op == trail.OpOpen && e.Err == "" {
-		last[e.TID] = *e
+		last.set(e)
 	} else {
 		delete(last, e.TID)
 	}
 	return nil
+}
+
+// setRet sets e's return value from the kernel's: a negative errno
+// becomes ret -1 with the errno's name.
+func setRet(e *trail.Event, ret int64) {
+	e.Ret, e.Err = ret, ""
+	if ret < 0 && ret > -4096 {
+		e.Ret, e.Err = -1, errName(syscall.Errno(-ret))
+	}
 }
 
 // errName names errno as the trail does ("ENOENT"). The kernel's internal

@@ -146,8 +146,8 @@ func TestDecodeContinuation(t *testing.T) {
 			t.Errorf("step %d: decoded %q (pid %d, flags %v), want %q", i, got, e.PID, e.Flags, st.want)
 		}
 	}
-	last[2] = trail.Event{TS: time.Unix(10, 0)}
-	last[3] = trail.Event{TS: time.Unix(20, 0)}
+	last[2] = &trail.Event{TS: time.Unix(10, 0)}
+	last[3] = &trail.Event{TS: time.Unix(20, 0)}
 	last.forget(time.Unix(15, 0))
 	if _, ok := last[2]; ok || len(last) != 1 {
 		t.Errorf("forget(15 s) left %v", last)
@@ -253,6 +253,24 @@ func TestErrName(t *testing.T) {
 	} {
 		if got := errName(errno); got != want {
 			t.Errorf("errName(%d) = %q, want %q", errno, got, want)
+		}
+	}
+}
+
+// BenchmarkDecodeContinuation decodes a writer's continued writes, the
+// records a chunked replace sends most.
+func BenchmarkDecodeContinuation(b *testing.B) {
+	open := rawEvent(bpf.RecordEvent{Ts: 1, Ino: 5, Off: -1, Len: -1, Ret: 3, Flags: 0101, Pid: 1, Tid: 2, Fd: 3, Op: kOpenat}, "/d/", "f")
+	more := rawMore(2, kWrite, 0, 512, 512, 1, 2)
+	names, last := interner{}, writes{}
+	var e trail.Event
+	if err := decode(open, 0, names, last, &e); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := decode(more, 0, names, last, &e); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
