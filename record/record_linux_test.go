@@ -53,14 +53,16 @@ func fail(err error) {
 	os.Exit(3)
 }
 
+// check ends a recorded child on any error.
+func check(err error) {
+	if err != nil {
+		fail(err)
+	}
+}
+
 // goChild exercises dirfd-relative, cwd-relative and absolute paths, then
 // starts a child of its own. dir/work is its working directory.
 func goChild(dir string) {
-	check := func(err error) {
-		if err != nil {
-			fail(err)
-		}
-	}
 	check(os.Chdir(filepath.Join(dir, "work")))
 	dirfd, err := unix.Open(filepath.Join(dir, "sub"), unix.O_DIRECTORY|unix.O_RDONLY, 0)
 	check(err)
@@ -96,11 +98,6 @@ func goChild(dir string) {
 // point (a tmpfs at dir/p/m). Each path the recorder reports must be the
 // one that was true at the call, however it caches directories.
 func dirsChild(dir string) {
-	check := func(err error) {
-		if err != nil {
-			fail(err)
-		}
-	}
 	create := func(path string) int {
 		fd, err := unix.Open(filepath.Join(dir, path), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o644)
 		check(err)
@@ -131,11 +128,6 @@ func dirsChild(dir string) {
 // the file's directory s to t.
 func seqMvChild(dir string) {
 	runtime.LockOSThread()
-	check := func(err error) {
-		if err != nil {
-			fail(err)
-		}
-	}
 	fd, err := unix.Open(filepath.Join(dir, "s/f"), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o644)
 	check(err)
 	_, err = unix.Write(fd, []byte("one"))
@@ -348,7 +340,12 @@ func TestRenamedDirectories(t *testing.T) {
 	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, ""); err != nil {
 		t.Skipf("mounting a tmpfs needs root (CAP_SYS_ADMIN): %v", err)
 	}
-	t.Cleanup(func() { unix.Unmount(filepath.Join(dir, "q/m"), unix.MNT_DETACH) })
+	t.Cleanup(func() {
+		// The child moves the mount point's parent; unmount wherever it is.
+		for _, m := range []string{"p/m", "q/m"} {
+			unix.Unmount(filepath.Join(dir, m), unix.MNT_DETACH)
+		}
+	})
 	if err := os.Mkdir(filepath.Join(mnt, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
