@@ -7,11 +7,11 @@
 //
 // It also measures what heisen record adds to each kind of call of a
 // chunked replace (open, write, close, rename), the time from starting
-// heisen record to the first
-// recorded event, whether any event is lost at a sustained 200,000
-// events/s, with the kernel's per-run cost of each probe, and how each
-// observer moves the corruption rate of heisen stress's timestamp strategy
-// (the story's bug), pooled over several interleaved stress plans. Given
+// heisen record to the first recorded event, whether any event is lost at
+// a sustained 200,000 events/s, with the kernel's per-run cost of each
+// probe, and how each observer moves the corruption rate of heisen
+// stress's timestamp strategy (the story's bug), pooled over several
+// interleaved stress plans. Given
 // several heisen binaries (-heisen OLD,NEW), the per-call and rate parts
 // run them interleaved, so that two builds are compared under the same
 // machine state.
@@ -322,17 +322,14 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 }
 
 // rates measures how each observer moves the corruption rate of the
-// timestamp strategy. Every plan runs, for each observer in turn, one
-// heisen stress plan of that observer against the unobserved baseline
-// (which stress interleaves in rounds), so that an observer is compared
-// only with runs next to it and not with the aftermath of another. It
+// timestamp strategy. Every plan runs, for each heisen binary and each
+// observer in turn, one heisen stress plan of that observer against the
+// unobserved baseline (which stress interleaves in rounds), so that an
+// observer is compared only with runs next to it and not with the
+// aftermath of another, and two builds under the same machine state. It
 // reports each observer's pooled rate against its pooled baseline, and the
 // median and range of the per-plan ratios: the rate of a race drifts
 // between runs on a loaded machine far more than one plan's interval says.
-// rates runs plans of heisen stress's timestamp strategy, each observer
-// beside its own unobserved baseline, and pools the counts. With several
-// heisen binaries, every plan runs each of them in turn, so that builds
-// are compared under the same machine state.
 func rates(heisens []string, dir string, plans, writes int, observers string) {
 	type cell struct {
 		Observer string  `json:"observer"`
@@ -464,7 +461,7 @@ func pace(args []string) {
 	for done := 0; done < total; done += batch {
 		for range batch {
 			// Always at offset 0: every call is a full event, where
-			// contiguous writes would be sent as 40-byte continuations.
+			// contiguous writes would be sent as 48-byte continuations.
 			unix.Pwrite(fd, b, 0)
 		}
 		// Keep to the schedule: sleep until the next batch is due.
