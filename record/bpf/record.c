@@ -478,6 +478,13 @@ struct walk_state {
 	__u32 rec;  // record the steps in s->dc
 };
 
+// stop_rec marks the walk being recorded as one the cache cannot keep.
+static __always_inline void stop_rec(struct walk_state *w, struct scratch *s)
+{
+	w->rec = 0;
+	s->dc.steps = 0;
+}
+
 static long walk_step(__u64 i, void *arg)
 {
 	struct walk_state *w = arg;
@@ -488,8 +495,7 @@ static long walk_step(__u64 i, void *arg)
 	__u32 k = i & (DCHAIN - 1);
 	if (w->rec) {
 		if (i >= DCHAIN) {
-			w->rec = 0; // too deep to cache
-			s->dc.steps = 0;
+			stop_rec(w, s); // too deep to cache
 		} else {
 			s->dc.d[k] = w->d;
 			s->dc.mnt[k] = w->mnt;
@@ -512,8 +518,7 @@ static long walk_step(__u64 i, void *arg)
 	__u32 len = d->d_name.len & NAME_MASK;
 	const unsigned char *name = d->d_name.name;
 	if (w->pos < len + 1) {
-		w->rec = 0; // truncated: the path lacks its start
-		s->dc.steps = 0;
+		stop_rec(w, s); // truncated: the path lacks its start
 		return 1;
 	}
 	if (w->rec)
@@ -610,33 +615,33 @@ __noinline __u32 put_walk_at(__u32 off)
 		return walk_at(off, 0); // a mount's root: no name of its own
 	struct dkey key = {.mnt = vmnt, .d = parent};
 	struct dcache *c = bpf_map_lookup_elem(&dirs, &key);
-	__u32 n = 0;
+	__u32 n = 0, under = 0;
 	int hit = 0;
 	if (c && dir_valid(c)) {
 		n = c->len & (DCACHE_PATH - 1);
 		bpf_probe_read_kernel(&s->data[off & DATA_MASK], n, c->path);
-		s->walk_under = c->under;
+		under = c->under;
 		// An LRU element is reused at once, not after a grace period: if
 		// another CPU refilled this one for another directory during the
 		// copy, its first step no longer names this one.
 		hit = c->d[0] == parent && c->mnt[0] == vmnt - bpf_core_field_offset(struct mount, mnt);
 	}
 	if (!hit) {
-		s->walk_under = 0;
+		under = 0;
 		s->walk_d = parent;
 		n = walk_at(off, 1) & PATH_MASK;
 		s->walk_d = dp;
 		if (s->dc.steps && n < DCACHE_PATH) {
 			s->dc.len = n;
-			s->dc.under = path_matches(off, n, 0);
+			s->dc.under = under = path_matches(off, n, 0);
 			bpf_probe_read_kernel(s->dc.path, n & (DCACHE_PATH - 1), &s->data[off & DATA_MASK]);
 			bpf_map_update_elem(&dirs, &key, &s->dc, BPF_ANY);
-			s->walk_under = s->dc.under;
 		}
 	}
 	__u32 len = d->d_name.len & NAME_MASK;
 	if (n == 0 || n + 1 + len >= PATH_CAP)
 		return walk_at(off, 0); // no directory path (a walk that filled PATH_CAP), or too long
+	s->walk_under = under;
 	if (n != 1) // the root directory is "/" already
 		s->data[(off + n++) & DATA_MASK] = '/';
 	bpf_probe_read_kernel(&s->data[(off + n) & DATA_MASK], len, d->d_name.name);
