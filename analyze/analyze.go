@@ -18,6 +18,14 @@ type Options struct {
 	// its last write (the writer asked for durability) expect one.
 	Durability bool
 
+	// Concurrent states that several copies of the recorded program run at
+	// once: an update (a read, then a replace or rewrite of the same file
+	// by the same process tree) with no lock held across it is an
+	// unlocked-update even when the trail shows no other process replacing
+	// the file, since another copy would. Without it, a lone updater's
+	// turns give no finding.
+	Concurrent bool
+
 	// Since and Until keep findings whose time window overlaps them (zero:
 	// unbounded). The whole trail is still analysed, so windows that
 	// straddle the bounds are judged on all their events.
@@ -27,6 +35,20 @@ type Options struct {
 	// paths, lies under one, or matches one as a filepath.Match pattern.
 	// Empty keeps all.
 	Paths []string
+
+	// OnFinding, when set, is handed each finding that passes the filters
+	// as soon as it is final, in that order, and Report.Findings stays
+	// empty: memory then holds the groups, not every finding.
+	OnFinding func(*Finding)
+
+	// Transient states that OnFinding keeps neither the *Finding it is
+	// handed nor anything it points to after it returns. The analyzer
+	// then reuses each finding that is not one of its group's Examples
+	// (those stay intact), with its evidence storage, for the findings
+	// that follow, so a trail with a finding every few events allocates
+	// little per finding. Every finding is still built and handed over in
+	// full: the output does not change.
+	Transient bool
 
 	// OnWindow, when set, is called for every open→close window when it
 	// ends (at the end of the trail for windows never closed); the timeline
@@ -53,7 +75,13 @@ type Source interface {
 
 // A Report is the result of Run.
 type Report struct {
-	Findings   []*Finding
+	// Untraced counts, per system call ("io_uring_setup", "ia32"), the
+	// processes whose recorder said it could not see part of their I/O:
+	// findings about their files may be missing.
+	Untraced map[string]int
+
+	Findings   []*Finding // sorted by target and time; empty with Options.OnFinding
+	Groups     []*Group   // every finding's group, errors first
 	Stats      trail.Stats
 	Start, End time.Time // of the events analysed
 }
@@ -73,7 +101,8 @@ func Run(src Source, opts Options) (*Report, error) {
 		}
 		a.Add(&e)
 	}
-	return &Report{Findings: a.Finish(), Stats: src.Stats(), Start: a.first, End: a.last}, nil
+	fs := a.Finish()
+	return &Report{Findings: fs, Groups: a.Groups(), Stats: src.Stats(), Start: a.first, End: a.last, Untraced: a.untraced}, nil
 }
 
 // An Analyzer consumes merged events one at a time and keeps only what
@@ -84,37 +113,63 @@ func Run(src Source, opts Options) (*Report, error) {
 // number of files open at once and of live files named, not with the
 // length of the trail.
 type Analyzer struct {
-	opts     Options
-	fds      map[pidfd]*window
-	byPath   map[string]*node
-	byIno    map[devIno]*node
-	names    map[string]*nameState
-	dirs     map[string]map[string]*Finding // dir → target → unsynced-dir finding
-	targets  map[string]bool                // paths that have been rename destinations
-	rmw      map[string]*rmwState
-	grouped  map[groupKey]*Finding // warnings, one per kind and target
-	findings []*Finding
-	nextID   uint64
-	hosts    map[string]int // host → small id, so descriptor keys hash no string
-	lastHost string
-	lastID   int
-	first    time.Time
-	last     time.Time
+	opts      Options
+	procs     map[uint64]*process // by procKey.id
+	lastProc  *process            // the process of the previous event, most often the next one's
+	nfds      int                 // descriptors in all tables
+	procCap   int                 // processes kept before a sweep
+	rmwCap    int                 // targets followed before a sweep
+	nodeCap   int                 // files known before a sweep
+	cands     []*window           // checkTorn's scratch
+	noteParts []namePart          // clockNote's scratch
+	lastRead  nameRead            // the last temp name predictTemp read, for clockNote
+	byPath    map[string]*node
+	byIno     map[devIno]*node
+	names     map[string]*nameState
+	dirs      map[string]map[groupKey]*Finding // dir → unsynced-dir findings waiting for its fsync
+	targets   map[string]bool                  // paths that have been rename destinations
+	predict   predictState                     // what predictions keep between renames
+	rmw       map[string]*rmwState
+	grouped   map[groupKey]*Finding // warnings gathered until Finish
+	accum     map[*Finding]struct{} // findings that still gather occurrences
+	out       []*Finding            // findings emitted, without OnFinding
+	spare     []*Finding            // findings handed over to reuse, with Options.Transient
+	groups    map[groupID]*Group
+	groupKeys map[groupID]groupID // kind, program, path → group key
+	seq       uint64
+	nextID    uint64
+	hosts     map[string]int // host → small id, so descriptor keys hash no string
+	// lifecycle is set once the trail shows a dup, setfd, fork, exec or
+	// exit: its recorder follows descriptors, so a window lasts until its
+	// last descriptor closes, and no descriptor is guessed.
+	lifecycle bool
+	sawWrites bool // the trail records writes: a window without one wrote nothing
+	untraced  map[string]int
+	lastHost  string
+	lastID    int
+	first     time.Time
+	last      time.Time
 }
 
 // New returns an Analyzer; feed it with Add, then call Finish.
 func New(opts Options) *Analyzer {
 	return &Analyzer{
-		opts:    opts,
-		fds:     map[pidfd]*window{},
-		byPath:  map[string]*node{},
-		byIno:   map[devIno]*node{},
-		names:   map[string]*nameState{},
-		dirs:    map[string]map[string]*Finding{},
-		targets: map[string]bool{},
-		rmw:     map[string]*rmwState{},
-		grouped: map[groupKey]*Finding{},
-		hosts:   map[string]int{"": 0},
+		opts:      opts,
+		procs:     map[uint64]*process{},
+		procCap:   minProcCap,
+		rmwCap:    minRMWCap,
+		nodeCap:   minNodeCap,
+		byPath:    map[string]*node{},
+		byIno:     map[devIno]*node{},
+		names:     map[string]*nameState{},
+		dirs:      map[string]map[groupKey]*Finding{},
+		accum:     map[*Finding]struct{}{},
+		groups:    map[groupID]*Group{},
+		groupKeys: map[groupID]groupID{},
+		targets:   map[string]bool{},
+		rmw:       map[string]*rmwState{},
+		grouped:   map[groupKey]*Finding{},
+		hosts:     map[string]int{"": 0},
 	}
 }
 
@@ -149,13 +204,22 @@ func (a *Analyzer) Add(e *trail.Event) {
 	case trail.OpOpen:
 		a.open(e)
 	case trail.OpWrite, trail.OpTruncate:
+		a.sawWrites = true
 		a.write(e)
 	case trail.OpFsync, trail.OpFdatasync:
 		a.sync(e)
 	case trail.OpClose:
-		if w := a.fds[pidfd{a.hostID(e.Host), e.PID, e.FD}]; w != nil && e.FD >= 0 {
-			a.endFD(w, e)
+		a.closeEvent(e)
+	case trail.OpDup, trail.OpSetFD, trail.OpFork, trail.OpExec, trail.OpExit:
+		a.lifecycle = true
+		a.descriptors(e)
+	case trail.OpLock, trail.OpUnlock:
+		a.lock(e)
+	case trail.OpUntraced:
+		if a.untraced == nil {
+			a.untraced = map[string]int{}
 		}
+		a.untraced[cmp.Or(e.Sys, "unknown")]++
 	case trail.OpRename:
 		a.rename(e)
 	case trail.OpLink:
@@ -169,10 +233,7 @@ func (a *Analyzer) Add(e *trail.Event) {
 // a directory fsync, and returns the findings that pass the filters,
 // sorted by target, then time.
 func (a *Analyzer) Finish() []*Finding {
-	ws := make([]*window, 0, len(a.fds))
-	for _, w := range a.fds {
-		ws = append(ws, w)
-	}
+	ws := a.allWindows()
 	for _, ns := range a.names {
 		for _, w := range ns.active {
 			if w.fd < 0 {
@@ -184,6 +245,7 @@ func (a *Analyzer) Finish() []*Finding {
 	for _, w := range ws {
 		a.endFD(w, nil)
 	}
+	a.procs, a.lastProc, a.nfds = map[uint64]*process{}, nil, 0
 	paths := make([]string, 0, len(a.byPath))
 	for p, n := range a.byPath {
 		if n.inPlaceCount > 0 && n.path == p {
@@ -193,34 +255,80 @@ func (a *Analyzer) Finish() []*Finding {
 	slices.Sort(paths)
 	for _, p := range paths {
 		n := a.byPath[p]
-		f := a.group(InPlaceRewrite, p)
+		f := a.group(InPlaceRewrite, p, n.inPlace[0].Comm)
 		f.Count += n.inPlaceCount - 1
 		for i := range n.inPlace {
 			f.add(&n.inPlace[i])
 		}
 		f.Omitted += n.inPlaceCount - len(n.inPlace)
 	}
+	a.settlePredictions()
+	var rest []*Finding
+	for f := range a.accum {
+		rest = append(rest, f)
+	}
+	for _, f := range a.grouped {
+		rest = append(rest, f)
+	}
 	for _, pending := range a.dirs {
 		for _, f := range pending {
-			if !slices.Contains(a.findings, f) {
-				a.findings = append(a.findings, f)
-			}
+			rest = append(rest, f) // emit skips one pending in two directories
 		}
 	}
-	a.dirs = map[string]map[string]*Finding{}
-	out := a.findings[:0:0]
-	for _, f := range a.findings {
-		f.sortEvidence()
-		groupMessage(f)
-		if a.keep(f) {
-			out = append(out, f)
-		}
+	slices.SortFunc(rest, func(x, y *Finding) int { return cmp.Compare(x.seq, y.seq) })
+	for _, f := range rest {
+		a.emit(f)
 	}
+	a.accum, a.grouped, a.dirs = map[*Finding]struct{}{}, map[groupKey]*Finding{}, map[string]map[groupKey]*Finding{}
+	out := a.out
+	a.out = nil
 	slices.SortStableFunc(out, func(x, y *Finding) int {
 		return cmp.Or(strings.Compare(x.Path, y.Path), x.Start.Compare(y.Start),
 			cmp.Compare(slices.Index(Kinds, x.Kind), slices.Index(Kinds, y.Kind)))
 	})
 	return out
+}
+
+// Groups returns the groups of the findings emitted so far (all of them
+// after Finish), errors first.
+func (a *Analyzer) Groups() []*Group { return a.sortedGroups() }
+
+// emit hands over a finding that gathers nothing more: it gets its
+// message, program and group, and goes to OnFinding or the report.
+func (a *Analyzer) emit(f *Finding) {
+	if f.done {
+		return
+	}
+	f.done = true
+	delete(a.accum, f)
+	a.predict.sawRace(f)
+	f.sortEvidence()
+	groupMessage(f)
+	if f.Program == "" {
+		f.Program = f.program()
+	}
+	if !a.keep(f) {
+		return
+	}
+	example := a.addToGroup(f)
+	if a.opts.OnFinding != nil {
+		a.opts.OnFinding(f)
+		if a.opts.Transient && !example {
+			a.reuse(f)
+		}
+		return
+	}
+	a.out = append(a.out, f)
+}
+
+// maxSpare bounds the findings kept for reuse.
+const maxSpare = 16
+
+// reuse keeps f, handed over and no group example, for a next finding.
+func (a *Analyzer) reuse(f *Finding) {
+	if len(a.spare) < maxSpare {
+		a.spare = append(a.spare, f)
+	}
 }
 
 func (a *Analyzer) keep(f *Finding) bool {

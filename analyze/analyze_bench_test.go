@@ -1,7 +1,7 @@
 package analyze_test
 
 import (
-	"bytes"
+	"io"
 	"testing"
 
 	"github.com/heisen-dev/heisen/analyze"
@@ -9,25 +9,33 @@ import (
 	"github.com/heisen-dev/heisen/trail/trailtest"
 )
 
-// BenchmarkAnalyze reads and analyses a generated 200,000-event trail
-// (workers replacing shared targets, some through colliding clock-derived
-// names) and reports events per second, decoding included.
+// BenchmarkAnalyze reads and analyses trailtest's benchmark trail (workers
+// replacing shared targets, some through colliding clock-derived names)
+// and reports events per second, decoding included.
 func BenchmarkAnalyze(b *testing.B) {
-	var buf bytes.Buffer
-	st, err := trailtest.Generate(&buf, trailtest.Config{Events: 200_000, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(buf.Len()))
-	b.ReportAllocs()
-	for b.Loop() {
-		rep, err := analyze.Run(trail.NewReader(bytes.NewReader(buf.Bytes()), "bench.trail"), analyze.Options{})
+	trailtest.Benchmark(b, func(in io.Reader) (int64, error) {
+		rep, err := analyze.Run(trail.NewReader(in, "bench.trail"), analyze.Options{})
 		if err != nil {
-			b.Fatal(err)
+			return 0, err
 		}
-		if rep.Stats.Events != int64(st.Events) {
-			b.Fatalf("analysed %d events, want %d", rep.Stats.Events, st.Events)
-		}
+		return rep.Stats.Events, nil
+	})
+}
+
+// BenchmarkShapes analyses each of trailtest's shapes, decoding included:
+// many distinct files, one hot file, long-lived descriptors in many
+// processes, a finding every few events. Findings go to OnFinding, as
+// heisen analyze hands them, not into the report.
+func BenchmarkShapes(b *testing.B) {
+	for _, shape := range trailtest.Shapes {
+		b.Run(shape, func(b *testing.B) {
+			trailtest.BenchmarkShape(b, shape, func(in io.Reader) (int64, error) {
+				rep, err := analyze.Run(trail.NewReader(in, "bench.trail"), analyze.Options{OnFinding: func(*analyze.Finding) {}, Transient: true})
+				if err != nil {
+					return 0, err
+				}
+				return rep.Stats.Events, nil
+			})
+		})
 	}
-	b.ReportMetric(float64(st.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -12,33 +12,37 @@ import (
 	"github.com/heisen-dev/heisen/trail"
 )
 
+// groupKey gathers warnings: a kind, a program and a directory, and for
+// in-place rewrites the name pattern too.
 type groupKey struct {
-	kind Kind
-	path string
+	kind    Kind
+	program string
+	name    string
 }
 
+// write follows a write into its file's node and window, then checks it
+// against the file's renames and its other writers.
 func (a *Analyzer) write(e *trail.Event) {
-	w := a.fds[pidfd{a.hostID(e.Host), e.PID, e.FD}]
-	var n *node
-	switch {
-	case w != nil && e.FD >= 0:
-		n = w.node
-	case e.Path != "" || e.Ino != 0:
-		n = a.lookup(e.Path, devIno{e.Dev, e.Ino})
-		w = nil
-	}
+	w, n := a.writeTarget(e)
 	if n == nil {
 		return
 	}
-	if w == nil && e.FD >= 0 {
-		w = a.revive(n, e)
-	}
-	n.wrote, n.lastWrite = true, markOf(e)
+	n.wrote, n.lastWrite, n.writer = true, markOf(e), a.procOf(e.Host, e.PID)
 	n.synced = w != nil && w.flags&trail.O_DSYNC != 0
 	if w == nil {
 		return
 	}
-	w.writes++
+	if f := w.pendingTorn; f != nil {
+		w.pendingTorn = nil
+		f.add(e)
+		a.emit(f)
+	}
+	if w.writes++; w.writes == 1 {
+		n.addWriting(w)
+		if len(a.rmw) > 0 && n.path != "" {
+			a.rmwChange(n.path, e, nil, nil, false)
+		}
+	}
 	w.last = e.TS
 	if w.firstWrite.ts.IsZero() {
 		w.firstWrite = markOf(e)
@@ -46,41 +50,101 @@ func (a *Analyzer) write(e *trail.Event) {
 	// Once replaced, the file is no one's to read; an appender (a log
 	// rotated by a rename) is expected to grow the renamed file.
 	if w.gen < n.renames && n.path != "" && !w.appender() {
-		f := n.war
-		if f == nil {
-			f = a.newFinding(WriteAfterRename, n.path)
-			f.add(n.renameEv)
-			renamer := "another process"
-			if n.renameEv != nil {
-				renamer = "pid " + strconv.Itoa(n.renameEv.PID)
-			}
-			f.Message = fmt.Sprintf("pid %d wrote through a descriptor opened before %s was renamed into place by %s: readers see the target change",
-				w.pid, n.path, renamer)
-			n.war = f
-		} else {
-			f.Count++
-		}
-		f.add(w.open.event())
-		f.add(e)
+		a.writeAfterRename(n, w, e)
 	}
-	for _, o := range n.windows {
-		if o == w || o.writes == 0 || sameWriter(o, w) || o.path == w.path || (o.appender() && w.appender()) {
+	a.sharedWrite(n, w, e)
+}
+
+// writeTarget returns the window (nil when the descriptor has none) and
+// the node of the file write e is made to (nil when it is not followed).
+func (a *Analyzer) writeTarget(e *trail.Event) (*window, *node) {
+	w := a.window(e.Host, e.PID, e.FD)
+	guessed := a.lifecycle
+	if w != nil && e.Ino != 0 && w.node != nil && w.node.key.ino != 0 && a.otherFile(w.node, devIno{e.Dev, e.Ino}) {
+		// The write names another file than the descriptor's window (or
+		// an inode number a newer file has taken since): the trail missed
+		// a close, dup or exit. The event is the truth.
+		a.closeFD(a.procOf(e.Host, e.PID), e.FD, nil)
+		w = nil
+		guessed = true // no second guess either
+	}
+	var n *node
+	switch {
+	case w != nil:
+		n = w.node
+	case e.Path != "" || e.Ino != 0:
+		n = a.lookup(e.Path, devIno{e.Dev, e.Ino})
+	}
+	if n != nil && w == nil && e.FD >= 0 && !guessed {
+		w = a.revive(n, e)
+	}
+	return w, n
+}
+
+// writeAfterRename adds write e, through window w opened before n's
+// file was renamed into place, to n's write-after-rename finding.
+func (a *Analyzer) writeAfterRename(n *node, w *window, e *trail.Event) {
+	f := n.war
+	if f == nil {
+		f = a.newFinding(WriteAfterRename, n.path)
+		a.accum[f] = struct{}{}
+		f.add(n.renameEv)
+		renamer := "another process"
+		if n.renameEv != nil {
+			renamer = "pid " + strconv.Itoa(n.renameEv.PID)
+		}
+		f.Message = fmt.Sprintf("pid %d wrote through a descriptor opened before %s was renamed into place by %s: readers see the target change",
+			e.PID, n.path, renamer)
+		n.war = f
+	} else {
+		f.Count++
+	}
+	f.addMark(&w.open)
+	f.add(e)
+}
+
+// sharedWrite adds write e to n's shared-inode-write finding for each
+// other writer that has the file open under another name and neither
+// appends nor holds a lock with it. A few of them show the sharing;
+// checking all on every write would cost writers × writes on a hot file.
+func (a *Analyzer) sharedWrite(n *node, w *window, e *trail.Event) {
+	for _, o := range n.writing[:min(len(n.writing), maxSharedCheck)] {
+		if o == w || sameWriter(o, w) || o.path == w.path || (o.appender() && w.appender()) ||
+			(o.locked && w.locked) {
 			continue
 		}
 		f := n.shared
 		if f == nil {
 			f = a.newFinding(SharedInodeWrite, cmp.Or(n.path, w.path, o.path))
+			a.accum[f] = struct{}{}
 			f.Message = fmt.Sprintf("pids %d and %d wrote to one file while both had it open, as %s and %s",
-				o.pid, w.pid, nameOr(o.path), nameOr(w.path))
+				o.firstWrite.pid, e.PID, nameOr(o.path), nameOr(w.path))
 			n.shared = f
 		} else {
 			f.Count++
 		}
-		f.add(o.open.event())
-		f.add(o.firstWrite.event())
-		f.add(w.open.event())
+		f.addMark(&o.open)
+		f.addMark(&o.firstWrite)
+		f.addMark(&w.open)
 		f.add(e)
 	}
+}
+
+const maxSharedCheck = 8
+
+// otherFile reports whether the inode key is not n's file now: n has
+// another inode, or a newer file took its inode number. A file written
+// through a descriptor is open, so it stays in byIno until a newer file
+// takes its number (newNode marks it): only then is byIno looked at.
+func (a *Analyzer) otherFile(n *node, key devIno) bool {
+	if n.key != key {
+		return true
+	}
+	if !n.inoTaken {
+		return false
+	}
+	o := a.byIno[key]
+	return o != nil && o != n
 }
 
 // proc names a process in messages: "7", or "7@host" in multi-host trails.
@@ -91,17 +155,26 @@ func proc(host string, pid int) string {
 	return strconv.Itoa(pid) + "@" + host
 }
 
-// procList lists the distinct processes of ws, sorted: "11, 12".
+// procList lists the distinct processes of ws, sorted: "11, 12". Sorted
+// by pid and host, a process's windows are adjacent.
 func procList(ws []*window) string {
-	ws = slices.Clone(ws)
+	var room [8]*window
+	ws = append(room[:0], ws...)
 	slices.SortFunc(ws, func(a, b *window) int { return cmp.Or(cmp.Compare(a.pid, b.pid), strings.Compare(a.host, b.host)) })
-	var names []string
-	for _, w := range ws {
-		if n := proc(w.host, w.pid); !slices.Contains(names, n) {
-			names = append(names, n)
+	b := make([]byte, 0, 8*len(ws))
+	for i, w := range ws {
+		switch {
+		case i > 0 && w.pid == ws[i-1].pid && w.host == ws[i-1].host:
+			continue
+		case i > 0:
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(b, int64(w.pid), 10)
+		if w.host != "" {
+			b = append(append(b, '@'), w.host...)
 		}
 	}
-	return strings.Join(names, ", ")
+	return string(b)
 }
 
 func nameOr(p string) string {
@@ -112,15 +185,15 @@ func nameOr(p string) string {
 }
 
 func (a *Analyzer) sync(e *trail.Event) {
-	w := a.fds[pidfd{a.hostID(e.Host), e.PID, e.FD}]
-	if w != nil && e.FD >= 0 && w.node != nil {
+	w := a.window(e.Host, e.PID, e.FD)
+	if w != nil && w.node != nil {
 		if w.node.wrote {
 			w.node.synced = true
 		}
 		return
 	}
 	path := e.Path
-	if w != nil && e.FD >= 0 {
+	if w != nil {
 		path = w.path
 	}
 	if pending := a.dirs[path]; pending != nil {
@@ -134,12 +207,19 @@ func (a *Analyzer) rename(e *trail.Event) {
 	if n != nil {
 		a.checkTorn(n, e)
 		a.checkSync(n, e)
+		a.predictTemp(n, e)
 	}
 	// Every window open on the old name loses it; so do in-place writers
-	// of the destination, whose file is now unlinked.
+	// of the destination, whose file is now unlinked, or, swapped, named
+	// by the source.
+	swap := exchange(e)
 	a.endNames(src, e, true)
-	a.endNames(dst, e, false)
-	if old := a.byPath[dst]; old != nil && old != n {
+	a.endNames(dst, e, swap)
+	old := a.byPath[dst]
+	if old == n {
+		old = nil
+	}
+	if old != nil && !swap {
 		a.detach(old, dst)
 	}
 	if n == nil {
@@ -147,13 +227,25 @@ func (a *Analyzer) rename(e *trail.Event) {
 	} else {
 		delete(a.byPath, src)
 	}
-	n.path = dst
+	if old != nil && swap {
+		a.swapOut(old, dst, src, e)
+	}
+	if len(a.byPath) >= a.nodeCap {
+		a.sweepNodes()
+	}
+	n.path, n.last = dst, e.TS
 	a.byPath[dst] = n
 	n.renames++
 	n.renameEv = nil
 	if len(n.windows) > 0 || len(n.recent) > 0 {
 		ev := *e // a write-after-rename needs it as evidence
 		n.renameEv = &ev
+	}
+	if n.war != nil {
+		a.emit(n.war)
+	}
+	if n.shared != nil {
+		a.emit(n.shared)
 	}
 	n.war, n.shared = nil, nil
 	n.inPlace, n.inPlaceCount = nil, 0
@@ -164,7 +256,47 @@ func (a *Analyzer) rename(e *trail.Event) {
 		}
 	}
 	a.targets[dst] = true
-	a.rmwReplace(e)
+	switch {
+	case a.rmw[dst] == nil:
+		// Nobody read the target lately: no update to follow, and no
+		// copy of the last write for its evidence.
+	case n.wrote:
+		a.rmwChange(dst, e, n.writer, n.lastWrite.event(), true)
+	default:
+		a.rmwChange(dst, e, nil, nil, true)
+	}
+	if swap && a.rmw[src] != nil {
+		a.rmwChange(src, e, nil, nil, false) // the source now holds the old file: changed, not updated
+	}
+	if a.opts.Concurrent && !swap {
+		a.predict.movedAway(src)
+	}
+}
+
+// exchange reports whether rename e swapped its two names' files
+// (renameat2 with RENAME_EXCHANGE): both names stay.
+func exchange(e *trail.Event) bool { return e.Mode == "exchange" }
+
+// swapOut gives old, the file a swap took from name dst, the swap's other
+// name src. Its in-place rewrites of dst are no longer at a name that
+// holds it, as when a plain rename replaces it; it was not renamed into
+// place, so its open descriptors write on without write-after-rename.
+func (a *Analyzer) swapOut(old *node, dst, src string, e *trail.Event) {
+	if old.path == dst {
+		old.path = src
+	}
+	old.last = e.TS
+	old.inPlace, old.inPlaceCount = nil, 0
+	a.byPath[src] = old
+}
+
+// renamedOver says what rename e did: "renamed a over b", or "swapped a
+// with b".
+func renamedOver(e *trail.Event) string {
+	if exchange(e) {
+		return "swapped " + e.Path + " with " + e.To
+	}
+	return "renamed " + e.Path + " over " + e.To
 }
 
 // checkTorn reports a rename whose source had two writers at once since
@@ -174,9 +306,12 @@ func (a *Analyzer) rename(e *trail.Event) {
 // renames it) tear nothing.
 func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	renamer := &window{host: e.Host, pid: e.PID, call: e.Call}
-	cands := slices.Clone(n.writers)
+	cands := append(a.cands[:0], n.writers...) // reused: a rename happens per replace
 	var renamerLast time.Time
 	for _, w := range n.windows {
+		if len(cands) >= 2*maxWriters {
+			break // enough to show a tear; all of them would cost writers² per rename
+		}
 		if w.writer() && !slices.Contains(cands, w) {
 			cands = append(cands, w)
 		}
@@ -186,6 +321,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 			renamerLast = w.last
 		}
 	}
+	defer func() { a.cands = cands[:0] }()
 	var torn []*window
 	mark := func(ws ...*window) {
 		for _, w := range ws {
@@ -197,7 +333,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	var stillWriting *window
 	for i, x := range cands {
 		for _, y := range cands[i+1:] {
-			if !sameWriter(x, y) && !(x.appender() && y.appender()) && overlap(x, y, e.TS) {
+			if !sameWriter(x, y) && !(x.appender() && y.appender()) && !(x.locked && y.locked) && overlap(x, y, e.TS) {
 				mark(x, y)
 			}
 		}
@@ -210,27 +346,37 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 		return
 	}
 	f := a.newFinding(TornRename, e.To)
+	f.expect(1 + 2*len(torn))
 	f.add(e)
 	for _, w := range torn {
-		f.add(w.open.event())
-		f.add(w.firstWrite.event())
+		f.addMark(&w.open)
+		f.addMark(&w.firstWrite)
 	}
-	why := fmt.Sprintf("written by %d writers at once (pids %s)", len(torn), procList(torn))
+	why := "written by " + strconv.Itoa(len(torn)) + " writers at once (pids " + procList(torn) + ")"
 	switch {
 	case stillWriting != nil && len(torn) == 1:
 		why = "still being written by pid " + proc(stillWriting.host, stillWriting.pid)
 	case stillWriting != nil:
 		why += ", pid " + proc(stillWriting.host, stillWriting.pid) + " still writing"
 	}
-	f.Message = fmt.Sprintf("pid %s renamed %s over %s while it was %s: the target can hold a mix of their data", proc(e.Host, e.PID), e.Path, e.To, why)
+	f.Message = "pid " + proc(e.Host, e.PID) + " " + renamedOver(e) + " while it was " + why +
+		": the target can hold a mix of their data"
+	if len(torn) == 1 && !stillWriting.held && stillWriting.fd >= 0 {
+		// A trail without exits cannot say the writer still held the
+		// file (its window lasts until its last activity): only its next
+		// write to the file proves it (write confirms the finding).
+		stillWriting.pendingTorn = f
+		return
+	}
+	a.emit(f)
 }
 
 // checkSync reports renames of unsynced data over an existing file, and
 // queues renames that expect a directory fsync.
 func (a *Analyzer) checkSync(n *node, e *trail.Event) {
 	if n.wrote && !n.synced && a.byPath[e.To] != nil {
-		f := a.group(UnsyncedRename, e.To)
-		f.add(n.lastWrite.event())
+		f := a.group(UnsyncedRename, e.To, e.Comm)
+		f.addMark(&n.lastWrite)
 		f.add(e)
 	}
 	if a.opts.Durability || (n.wrote && n.synced) {
@@ -238,15 +384,18 @@ func (a *Analyzer) checkSync(n *node, e *trail.Event) {
 		for _, dir := range [2]string{toDir, fromDir} {
 			pending := a.dirs[dir]
 			if pending == nil {
-				pending = map[string]*Finding{}
+				pending = map[groupKey]*Finding{}
 				a.dirs[dir] = pending
 			}
-			f := pending[e.To]
+			key := groupKey{UnsyncedDir, e.Comm, toDir}
+			f := pending[key]
 			if f == nil {
-				f = newFinding(UnsyncedDir, e.To)
-				pending[e.To] = f
+				f = a.newFinding(UnsyncedDir, e.To)
+				f.Program = e.Comm
+				pending[key] = f
 			} else if dir == toDir {
 				f.Count++
+				f.others = f.others || e.To != f.Path
 			}
 			f.add(e)
 			if fromDir == toDir {
@@ -273,12 +422,13 @@ func (a *Analyzer) endNames(path string, e *trail.Event, lost bool) {
 
 func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	f := a.newFinding(TempCollision, path)
+	f.expect(6 * len(pairs)) // each window's open, first write and end
 	var clockPIDs bool
 	var opens []int64
 	for _, p := range pairs {
 		for _, w := range p {
-			f.add(w.open.event())
-			f.add(w.firstWrite.event())
+			f.addMark(&w.open)
+			f.addMark(&w.firstWrite)
 			f.add(w.nameEnd)
 			opens = append(opens, w.open.ts.UnixNano())
 		}
@@ -288,42 +438,52 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 		}
 	}
 	f.Count = len(pairs)
+	defer a.emit(f)
 	var ws []*window
 	for _, p := range pairs {
 		ws = append(ws, p[0], p[1])
 	}
-	if n := strings.Count(procList(ws), ",") + 1; n > 1 {
-		f.Message = fmt.Sprintf("%s was open for writing by %d writers at once (pids %s): each truncates and overwrites the other's data",
-			path, n, procList(ws))
-	} else {
-		f.Message = fmt.Sprintf("%s was open for writing twice at once by pid %s (different replaces)", path, procList(ws))
+	var trunc []*window
+	for _, w := range ws {
+		if w.flags&trail.O_TRUNC != 0 {
+			trunc = append(trunc, w)
+		}
 	}
-	f.Note = clockNote(path, opens, clockPIDs)
+	var why string
+	switch {
+	case len(trunc) == len(ws):
+		why = "each open truncated the file the others were writing"
+	case len(trunc) > 0:
+		why = "the O_TRUNC open of pid " + procList(trunc) + " truncated the file the others were writing"
+	default:
+		why = "their writes went to one file, which was then renamed into place"
+	}
+	procs := procList(ws)
+	if n := strings.Count(procs, ",") + 1; n > 1 {
+		f.Message = path + " was open for writing by " + strconv.Itoa(n) + " writers at once (pids " + procs + "): " + why
+	} else {
+		f.Message = path + " was open for writing twice at once by pid " + procs + " (different replaces): " + why
+	}
+	f.Note = a.clockNote(path, opens, clockPIDs)
 }
 
-// clockNote says why a colliding name looks clock-derived: it holds the
-// Unix time of the opens (a run of 10, 13, 16 or 19 digits: seconds to
-// nanoseconds, within a second of an open), or it holds some other long
-// number and different processes chose it within one second. A fixed name
-// ("out.tmp") gets no note.
-func clockNote(path string, opens []int64, clockPIDs bool) string {
+// clockNote says why a colliding name looks clock-derived: it holds a
+// reading of the clock at one of the opens (readName: a Unix time in
+// seconds to nanoseconds, in decimal or hex, or a date), or it holds some
+// other long number and different processes chose it within one second.
+// A fixed name ("out.tmp") gets no note.
+func (a *Analyzer) clockNote(path string, opens []int64, clockPIDs bool) string {
 	base := filepath.Base(path)
-	units := map[int]string{10: "second", 13: "millisecond", 16: "microsecond", 19: "nanosecond"}
-	for i := 0; i < len(base); {
-		j := i
-		for j < len(base) && base[j] >= '0' && base[j] <= '9' {
-			j++
+	for _, ns := range opens {
+		clock, ok := a.lastRead.clockAt(base, ns)
+		if !ok {
+			a.noteParts = appendParts(a.noteParts[:0], base, "", time.Unix(0, ns), nil, false)
+			clock = firstClock(a.noteParts)
 		}
-		if unit, ok := units[j-i]; ok {
-			secs, _ := strconv.ParseInt(base[i:i+10], 10, 64)
-			for _, ns := range opens {
-				if d := ns/1e9 - secs; d >= -1 && d <= 1 {
-					return fmt.Sprintf("clock-derived: the name holds %s, the Unix time in %ss of the opens; processes starting in the same %s choose the same name",
-						base[i:j], unit, unit)
-				}
-			}
+		if clock != nil {
+			return "clock-derived: the name holds " + clock.text + ", " + clock.clock.form +
+				" of the opens; processes starting in the same " + unitName(clock.clock.unit) + " choose the same name"
 		}
-		i = j + 1
 	}
 	if clockPIDs && longestDigits(base) >= 6 {
 		return "clock-derived: different processes chose this numbered name within one second; the number looks like a coarse clock reading"
@@ -345,20 +505,33 @@ func longestDigits(s string) int {
 }
 
 func (a *Analyzer) newFinding(k Kind, path string) *Finding {
-	f := newFinding(k, path)
-	a.findings = append(a.findings, f)
+	var f *Finding
+	if n := len(a.spare); n > 0 {
+		f, a.spare = a.spare[n-1], a.spare[:n-1]
+		*f = Finding{Kind: k, Severity: k.Severity(), Path: path, Count: 1, Evidence: f.Evidence[:0]}
+	} else {
+		f = newFinding(k, path)
+	}
+	a.seq++
+	f.seq = a.seq
 	return f
 }
 
-// group returns the finding that gathers every occurrence of a warning on
-// one target, counting this one.
-func (a *Analyzer) group(k Kind, path string) *Finding {
-	key := groupKey{k, path}
+// group returns the finding that gathers every occurrence of a warning by
+// one program in one directory (for in-place rewrites, of one name
+// pattern), counting this one.
+func (a *Analyzer) group(k Kind, path, comm string) *Finding {
+	key := groupKey{k, comm, dirOf(path)}
+	if k == InPlaceRewrite {
+		key.name += "/" + NamePattern(path[strings.LastIndexByte(path, '/')+1:])
+	}
 	if f := a.grouped[key]; f != nil {
 		f.Count++
+		f.others = f.others || path != f.Path
 		return f
 	}
 	f := a.newFinding(k, path)
+	f.Program = comm
 	a.grouped[key] = f
 	return f
 }
@@ -368,10 +541,19 @@ func (a *Analyzer) group(k Kind, path string) *Finding {
 func groupMessage(f *Finding) {
 	switch f.Kind {
 	case UnsyncedRename:
-		f.Message = fmt.Sprintf("%d renames over %s of a source not fsynced after its last write: a crash can leave the target empty or old", f.Count, f.Path)
+		f.Message = fmt.Sprintf("%d renames over %s of a source not fsynced after its last write: a crash can leave the target empty or old (heisen crash shows each state)", f.Count, f.targets())
 	case UnsyncedDir:
-		f.Message = fmt.Sprintf("%d renames into %s not followed by an fsync of %s: a crash can undo them", f.Count, f.Path, filepath.Dir(f.Path))
+		f.Message = fmt.Sprintf("%d renames onto %s not followed by an fsync of %s: a crash can undo them (heisen crash shows each state)", f.Count, f.targets(), filepath.Dir(f.Path))
 	case InPlaceRewrite:
-		f.Message = fmt.Sprintf("%s was truncated and rewritten in place (%d times): readers and crashes can see it empty or half-written", f.Path, f.Count)
+		f.Message = fmt.Sprintf("%s was opened with O_TRUNC %d times while it held data (a rename target, or written before): readers and crashes can see it empty or half-written", f.targets(), f.Count)
 	}
+}
+
+// targets names what a gathered warning is about: its first target, and
+// "and other files" when it gathers more.
+func (f *Finding) targets() string {
+	if f.others {
+		return f.Path + " and other files in " + filepath.Dir(f.Path)
+	}
+	return f.Path
 }

@@ -29,8 +29,9 @@ const (
 	// WriteAfterRename: a write through a descriptor opened before its file
 	// was renamed into place: readers see the target change.
 	WriteAfterRename Kind = "write-after-rename"
-	// LostUpdate: two read-modify-write windows on one target overlap and
-	// both replace it.
+	// LostUpdate: a process tree read a file, then replaced or rewrote it,
+	// and another process replaced or wrote it between that read and that
+	// replace: the other's change is overwritten.
 	LostUpdate Kind = "lost-update"
 	// UnsyncedRename: a rename over an existing target of a source with no
 	// fsync or fdatasync after its last write.
@@ -41,11 +42,21 @@ const (
 	// InPlaceRewrite: the final path itself opened with O_TRUNC and
 	// rewritten.
 	InPlaceRewrite Kind = "in-place-rewrite"
+	// PredictableTemp: a temp file created without O_EXCL and renamed over
+	// its target, whose name comes only from the clock, the pid, a
+	// per-process counter or fixed words: writers computing it at once
+	// share the file. A prediction from one writer; an error when two
+	// writers of the trail used the same name at different times.
+	PredictableTemp Kind = "predictable-temp"
+	// UnlockedUpdate: a process reads a file, then replaces it with no
+	// lock held, and other processes replace it too: an update of one can
+	// fall between the read and the replace of another. A prediction.
+	UnlockedUpdate Kind = "unlocked-update"
 )
 
 // Kinds lists every kind, races first.
 var Kinds = []Kind{TempCollision, SharedInodeWrite, TornRename, WriteAfterRename, LostUpdate,
-	UnsyncedRename, UnsyncedDir, InPlaceRewrite}
+	UnsyncedRename, UnsyncedDir, InPlaceRewrite, PredictableTemp, UnlockedUpdate}
 
 // Severity orders findings: races are errors, durability and visibility
 // risks are warnings.
@@ -81,7 +92,7 @@ func ParseSeverity(s string) (Severity, bool) {
 // Severity returns the severity of findings of kind k.
 func (k Kind) Severity() Severity {
 	switch k {
-	case UnsyncedRename, UnsyncedDir, InPlaceRewrite:
+	case UnsyncedRename, UnsyncedDir, InPlaceRewrite, PredictableTemp, UnlockedUpdate:
 		return Warning
 	}
 	return Error
@@ -102,14 +113,27 @@ type Finding struct {
 	End      time.Time
 	Message  string
 	Note     string // optional, e.g. why a name looks clock-derived
-	Count    int    // occurrences grouped into this finding (warnings group per target)
+	Count    int    // occurrences gathered into this finding (a warning gathers a program's in one directory)
+	Program  string // the comm of the process it is about, when the trail names it
+	Group    string // the ID of its Group
+	// MorePIDs reports that more processes took part than PIDs lists
+	// (its first 64): a warning gathered over a long run can involve
+	// thousands.
+	MorePIDs bool
 
 	// Evidence holds the events that prove the finding, each with its
 	// trail file:line in Pos, in time order; at most 16 of them, Omitted
 	// counting the others.
 	Evidence []trail.Event
 	Omitted  int
+
+	seq    uint64 // creation order
+	done   bool   // emitted
+	others bool   // a gathered warning holds targets other than Path
 }
+
+// maxPIDs bounds the pids a finding or group lists.
+const maxPIDs = 64
 
 func newFinding(k Kind, path string) *Finding {
 	return &Finding{Kind: k, Severity: k.Severity(), Path: path, Count: 1}
@@ -132,7 +156,7 @@ func (f *Finding) add(e *trail.Event) {
 		slices.Sort(f.Hosts)
 	}
 	for i := range f.Evidence {
-		if f.Evidence[i].Pos == e.Pos {
+		if p := &f.Evidence[i].Pos; p.Line == e.Pos.Line && p.File == e.Pos.File {
 			return
 		}
 	}
@@ -140,26 +164,96 @@ func (f *Finding) add(e *trail.Event) {
 		f.Omitted++
 		return
 	}
+	if f.Evidence == nil {
+		f.expect(8) // most findings cite 2 to 8 lines: one allocation
+	}
 	f.Evidence = append(f.Evidence, *e)
+}
+
+// expect makes room for n evidence lines (at most maxEvidence) before the
+// first is added: a finding that knows how many it cites allocates no
+// more. Events are large, and a finding is made per race.
+func (f *Finding) expect(n int) {
+	if f.Evidence == nil {
+		f.Evidence = make([]trail.Event, 0, min(max(n, 1), maxEvidence))
+	}
+}
+
+// addMark records the event m was made from; a zero mark adds nothing.
+func (f *Finding) addMark(m *mark) {
+	if m.ts.IsZero() {
+		return
+	}
+	e := m.value()
+	f.add(&e)
 }
 
 func (f *Finding) addPID(pid int) {
 	if i, ok := slices.BinarySearch(f.PIDs, pid); !ok {
+		if len(f.PIDs) == maxPIDs {
+			f.MorePIDs = true
+			return
+		}
+		if f.PIDs == nil {
+			f.PIDs = make([]int, 0, 4) // most findings involve 1 to 4 processes: one allocation
+		}
 		f.PIDs = slices.Insert(f.PIDs, i, pid)
 	}
 }
 
+// program returns the comm of the first evidence event that names one.
+func (f *Finding) program() string {
+	for i := range f.Evidence {
+		if f.Evidence[i].Comm != "" {
+			return f.Evidence[i].Comm
+		}
+	}
+	return ""
+}
+
 // sortEvidence puts evidence in time order, then trail order.
 func (f *Finding) sortEvidence() {
-	slices.SortStableFunc(f.Evidence, func(a, b trail.Event) int {
-		if c := a.TS.Compare(b.TS); c != 0 {
-			return c
+	// Events are large: sort their indexes (at most maxEvidence), then
+	// move them into place following the permutation's cycles.
+	var idx [maxEvidence]int
+	n := len(f.Evidence)
+	sorted := true
+	for i := range n {
+		idx[i] = i
+		if i > 0 && evidenceOrder(&f.Evidence[i-1], &f.Evidence[i]) > 0 {
+			sorted = false
 		}
-		if c := strings.Compare(a.Pos.File, b.Pos.File); c != 0 {
-			return c
+	}
+	if sorted {
+		return
+	}
+	for i := 1; i < n; i++ { // insertion sort: stable, and n ≤ 16
+		for j := i; j > 0 && evidenceOrder(&f.Evidence[idx[j-1]], &f.Evidence[idx[j]]) > 0; j-- {
+			idx[j-1], idx[j] = idx[j], idx[j-1]
 		}
-		return a.Pos.Line - b.Pos.Line
-	})
+	}
+	for i := range n { // position i takes the event at idx[i]
+		if idx[i] == i {
+			continue
+		}
+		tmp := f.Evidence[i]
+		j := i
+		for idx[j] != i {
+			f.Evidence[j] = f.Evidence[idx[j]]
+			j, idx[j] = idx[j], j
+		}
+		f.Evidence[j], idx[j] = tmp, j
+	}
+}
+
+func evidenceOrder(a, b *trail.Event) int {
+	if c := a.TS.Compare(b.TS); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Pos.File, b.Pos.File); c != 0 {
+		return c
+	}
+	return a.Pos.Line - b.Pos.Line
 }
 
 // Describe renders an evidence event in one short line for reports:
@@ -178,8 +272,20 @@ func Describe(e *trail.Event) string {
 	if e.To != "" {
 		b.WriteString(" -> " + e.To)
 	}
+	if e.Op == trail.OpDup {
+		fmt.Fprintf(&b, " fd %d to", e.OldFD)
+	}
 	if e.FD >= 0 {
 		fmt.Fprintf(&b, " fd %d", e.FD)
+	}
+	switch e.Op {
+	case trail.OpFork:
+		fmt.Fprintf(&b, " child %d", e.Child)
+	case trail.OpLock:
+		b.WriteString(" " + strings.TrimSpace(e.Lock+" "+e.Mode))
+	}
+	if e.Sys != "" {
+		b.WriteString(" (" + e.Sys + ")")
 	}
 	if e.Op == trail.OpOpen {
 		b.WriteString(" " + e.Flags.String())

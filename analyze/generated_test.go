@@ -39,12 +39,12 @@ func TestGeneratedTrail(t *testing.T) {
 					t.Fatal(err)
 				}
 				a.Add(&e)
-				maxState = max(maxState, len(a.fds)+len(a.names)+len(a.byPath)+len(a.byIno)+len(a.rmw))
+				maxState = max(maxState, a.nfds+len(a.procs)+len(a.names)+len(a.byPath)+len(a.byIno)+len(a.rmw))
 			}
-			// 8 processes with one descriptor each (fds, names), 3 targets
-			// and one temp per worker each known by path and inode, and
-			// read-modify-write state per target.
-			if limit := 8 + 8 + 2*(3+6) + 3; maxState > limit {
+			// 8 processes (procs) with one descriptor each (fds, names),
+			// 3 targets and one temp per worker each known by path and
+			// inode, and read-modify-write state per target.
+			if limit := 8 + 8 + 8 + 2*(3+6) + 3; maxState > limit {
 				t.Errorf("analyzer state reached %d entries, want ≤ %d: it grows with the trail", maxState, limit)
 			}
 			found := map[Kind]int{}
@@ -83,8 +83,8 @@ func TestEvictBoundsDescriptors(t *testing.T) {
 		e := trail.Event{TS: t0.Add(time.Duration(i) * time.Millisecond), PID: 1000 + i, TID: 1000 + i, Op: trail.OpOpen,
 			Path: "/e/out.tmp", FD: 3, Flags: trail.O_WRONLY | trail.O_CREAT, Ret: 3, Off: -1, Len: -1, Pos: trail.Pos{File: "e", Line: i + 1}}
 		a.Add(&e)
-		if len(a.fds) > maxOpen {
-			t.Fatalf("after %d opens the table holds %d windows, want ≤ %d", i+1, len(a.fds), maxOpen)
+		if a.nfds > maxOpen {
+			t.Fatalf("after %d opens the table holds %d windows, want ≤ %d", i+1, a.nfds, maxOpen)
 		}
 	}
 	for _, f := range a.Finish() {

@@ -18,7 +18,8 @@ var update = flag.Bool("update", false, "rewrite the want files of testdata/*.tx
 // TestGolden runs every testdata/*.txtar: its *.trail files are merged and
 // analysed (with the options in its "options" file, if any) and the
 // findings, one line each, must equal its "want" file exactly. An empty
-// want is a near-miss: it must give no finding.
+// want is a near-miss: it must give no finding. A "want-concurrent" file
+// is what the same trails give with Options.Concurrent (--concurrent).
 func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.txtar")
 	if len(files) == 0 {
@@ -30,54 +31,69 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var readers []*trail.Reader
-			var want string
 			var opts Options
 			for _, f := range ar.Files {
 				switch {
-				case strings.HasSuffix(f.Name, ".trail"):
-					r := trail.NewReader(bytes.NewReader(f.Data), f.Name)
-					r.Malformed = func(e *trail.LineError) { t.Errorf("malformed: %v", e) }
-					readers = append(readers, r)
-				case f.Name == "want":
-					want = string(f.Data)
+				case strings.HasSuffix(f.Name, ".trail"), f.Name == "want", f.Name == "want-concurrent":
 				case f.Name == "options":
 					opts.Durability = strings.Contains(string(f.Data), "durability")
+					opts.Concurrent = strings.Contains(string(f.Data), "concurrent")
 				default:
 					t.Fatalf("unknown file %s", f.Name)
 				}
 			}
-			rep, err := Run(trail.Merge(readers...), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got strings.Builder
-			for _, f := range rep.Findings {
-				got.WriteString(goldenLine(f) + "\n")
-			}
-			if *update && got.String() != want {
-				for i := range ar.Files {
-					if ar.Files[i].Name == "want" {
-						ar.Files[i].Data = []byte(got.String())
-					}
-				}
-				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got.String() != want {
-				t.Errorf("findings:\n%s\nwant:\n%s", got.String(), want)
-				for _, f := range rep.Findings {
-					t.Logf("%s: %s", f.Kind, f.Message)
-				}
-			}
-			if os.Getenv("GOLDEN_VERBOSE") != "" {
-				for _, f := range rep.Findings {
-					t.Logf("%s %s: %s [%s]", f.Kind, f.Path, f.Message, f.Note)
-				}
-			}
+			goldenRun(t, file, ar, "want", opts)
+			opts.Concurrent = true
+			goldenRun(t, file, ar, "want-concurrent", opts)
 		})
+	}
+}
+
+// goldenRun analyses the trails of ar with opts and compares the findings
+// with its file named want (none: nothing to compare), rewriting it with
+// -update.
+func goldenRun(t *testing.T, file string, ar *txtar.Archive, want string, opts Options) {
+	t.Helper()
+	var readers []*trail.Reader
+	wantAt := -1
+	for i, f := range ar.Files {
+		switch {
+		case strings.HasSuffix(f.Name, ".trail"):
+			r := trail.NewReader(bytes.NewReader(f.Data), f.Name)
+			r.Malformed = func(e *trail.LineError) { t.Errorf("malformed: %v", e) }
+			readers = append(readers, r)
+		case f.Name == want:
+			wantAt = i
+		}
+	}
+	if wantAt < 0 {
+		return
+	}
+	rep, err := Run(trail.Merge(readers...), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	for _, f := range rep.Findings {
+		got.WriteString(goldenLine(f) + "\n")
+	}
+	if *update && got.String() != string(ar.Files[wantAt].Data) {
+		ar.Files[wantAt].Data = []byte(got.String())
+		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if got.String() != string(ar.Files[wantAt].Data) {
+		t.Errorf("%s: findings:\n%s\nwant:\n%s", want, got.String(), ar.Files[wantAt].Data)
+		for _, f := range rep.Findings {
+			t.Logf("%s: %s", f.Kind, f.Message)
+		}
+	}
+	if os.Getenv("GOLDEN_VERBOSE") != "" {
+		for _, f := range rep.Findings {
+			t.Logf("%s %s: %s [%s]", f.Kind, f.Path, f.Message, f.Note)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,57 +11,60 @@ import (
 	"github.com/heisen-dev/heisen/trail"
 )
 
-// pidfd keys descriptor tables: pids of different hosts are different
-// processes (paths are shared: merging hosts' trails is for shared file
-// systems).
-type pidfd struct {
-	host    int // see hostID
-	pid, fd int
-}
-
 type devIno struct{ dev, ino uint64 }
 
-// A window is one open file description.
+// A window is one open file description. The fields a write reads come
+// first, on the first cache lines: a trail of many open files touches a
+// window per write.
 type window struct {
-	id         uint64
-	host       string
-	pid, fd    int
-	call       string
-	path       string // the name it was opened under; "" for O_TMPFILE
-	flags      trail.OpenFlags
-	open       mark
-	firstWrite mark         // zero until it writes
-	nameEnd    *trail.Event // the close, rename or unlink that ended its name, kept for collisions only
-	paired     bool         // in a name-level overlap pair
-	node       *node        // nil for directories and reads of unknown files
-	gen        int          // node.renames when opened
-	writes     int
-	named      bool       // still in names[path].active
-	dir        bool       // a directory handle, for fsync
-	inPlace    bool       // O_TRUNC of a final path: an in-place rewrite unless renamed away
-	renamedAwy bool       // its name was renamed or unlinked while it was open
-	episodes   []*episode // collision episodes waiting for it to end
-	ended      bool       // closed, or its close inferred
-	endTS      time.Time  // when it ended
-	nameEndTS  time.Time  // when its name was taken away or it closed
-	last       time.Time  // its last open, write, truncate or sync
+	node        *node // nil for directories and reads of unknown files
+	flags       trail.OpenFlags
+	writes      int
+	gen         int       // node.renames when opened
+	last        time.Time // its last open, write, truncate or sync
+	pendingTorn *Finding  // a torn rename its next write would prove (trails without exits)
+	path        string    // the name it was opened under; "" for O_TMPFILE
+	host        string
+	pid, fd     int
+	call        string
+	writingIdx  int  // its index in node.writing, once it wrote
+	ended       bool // closed, or its close inferred
+	locked      bool // a lock was taken through it: its writes are coordinated
+	held        bool // the trail follows descriptors: it lasts until its last one closes
+	paired      bool // in a name-level overlap pair
+	named       bool // still in names[path].active
+	dir         bool // a directory handle, for fsync
+	inPlace     bool // O_TRUNC of a final path: an in-place rewrite unless renamed away
+	renamedAwy  bool // its name was renamed or unlinked while it was open
+	firstWrite  mark // zero until it writes
+
+	id        uint64
+	open      mark
+	nameEnd   *trail.Event // the close, rename or unlink that ended its name, kept for collisions only
+	episodes  []*episode   // collision episodes waiting for it to end
+	endTS     time.Time    // when it ended
+	nameEndTS time.Time    // when its name was taken away or it closed
+	refs      int          // descriptors referring to it, in all processes
+	nodeIdx   int          // its index in node.windows
+	nameIdx   int          // its index in names[path].active
 }
 
 func (w *window) writer() bool { return w.flags.Writes() }
 
 // until is when w was last known to hold its file, as of now. A closed
 // window ended at its close. A window without a descriptor could not be
-// closed in the trail: it lasts until now. A window still open with a
-// descriptor lasts until its last activity: recorders see no process exit,
-// so a process that exits without close(2) (the kernel closes its files)
-// would otherwise hold its files for the rest of the trail and collide
-// with every later writer.
+// closed in the trail: it lasts until now. So does a window of a trail
+// that records exits, dups and forks (held). A window still open with a
+// descriptor in a trail without them lasts until its last activity: a
+// process that exits without close(2) (the kernel closes its files) would
+// otherwise hold its files for the rest of the trail and collide with
+// every later writer.
 func (w *window) until(now time.Time) time.Time {
 	end := now
 	switch {
 	case w.ended:
 		end = w.endTS
-	case w.fd >= 0:
+	case w.fd >= 0 && !w.held:
 		end = w.last
 	}
 	if !w.named && !w.nameEndTS.IsZero() && w.nameEndTS.Before(end) {
@@ -85,25 +89,36 @@ func sameWriter(a, b *window) bool {
 	return a.pid == b.pid && a.host == b.host && (a.call == b.call || a.call == "" || b.call == "")
 }
 
-// A node is one file (inode), followed through renames and links.
+// A node is one file (inode), followed through renames and links. The
+// fields a write reads come first.
 type node struct {
-	path         string // current name, "" once unlinked or replaced
-	key          devIno // zero when unknown
+	key       devIno    // zero when unknown
+	writing   []*window // open windows that wrote
+	wrote     bool      // a write event was seen
+	synced    bool      // fsync or fdatasync since the last write
+	locked    bool      // a lock was taken on it: its writers coordinate
+	renames   int
+	path      string   // current name, "" once unlinked or replaced
+	writer    *process // of the last write
+	war       *Finding // the open write-after-rename finding
+	shared    *Finding // the open shared-inode-write finding
+	wrtBuf    [1]*window
+	inoTaken  bool // a newer file took its inode number in byIno
+	lastWrite mark
+
 	windows      []*window
-	writers      []*window // writer windows since creation or the last rename, capped
-	wrote        bool      // a write event was seen
-	synced       bool      // fsync or fdatasync since the last write
-	lastWrite    mark
-	renames      int
+	writers      []*window     // writer windows since creation or the last rename, capped
+	last         time.Time     // its last open or rename
+	made         *window       // the open that created it by name, for predictions
+	madeBy       *process      // the process of that open
 	renameEv     *trail.Event  // the last rename, kept while windows opened before it are open
 	inPlace      []trail.Event // O_TRUNC opens of this name, final unless it is renamed away
 	inPlaceCount int
-	war          *Finding // the open write-after-rename finding
-	shared       *Finding // the open shared-inode-write finding
 
 	recent []*window // writer windows closed lately, which a dup2 may continue
 
-	// Most files have one or two windows: keep them inline.
+	// Most files have one or two windows: keep them inline (wrtBuf, above,
+	// for writing).
 	winBuf [2]*window
 	wrBuf  [2]*window
 }
@@ -123,11 +138,13 @@ type mark struct {
 	off, len int64
 	ret      int64
 	call     string
+	comm     string
+	sys      string
 }
 
 func markOf(e *trail.Event) mark {
 	return mark{ts: e.TS, pos: e.Pos, host: e.Host, pid: e.PID, tid: e.TID, fd: e.FD, op: e.Op, flags: e.Flags,
-		path: e.Path, off: e.Off, len: e.Len, ret: e.Ret, call: e.Call}
+		path: e.Path, off: e.Off, len: e.Len, ret: e.Ret, call: e.Call, comm: e.Comm, sys: e.Sys}
 }
 
 // event returns the event m was made from (the fields evidence shows), or
@@ -136,14 +153,56 @@ func (m *mark) event() *trail.Event {
 	if m.ts.IsZero() {
 		return nil
 	}
-	return &trail.Event{TS: m.ts, Pos: m.pos, Host: m.host, PID: m.pid, TID: m.tid, Op: m.op, FD: m.fd,
-		Flags: m.flags, Path: m.path, Off: m.off, Len: m.len, Ret: m.ret, Call: m.call}
+	e := m.value()
+	return &e
+}
+
+// value returns the event m was made from.
+func (m *mark) value() trail.Event {
+	return trail.Event{TS: m.ts, Pos: m.pos, Host: m.host, PID: m.pid, TID: m.tid, Op: m.op, FD: m.fd,
+		Flags: m.flags, Path: m.path, Off: m.off, Len: m.len, Ret: m.ret, Call: m.call, Comm: m.comm, Sys: m.sys}
 }
 
 const (
 	maxWriters = 16
 	maxRecent  = 4
 )
+
+// addWindow and removeWindow keep n.windows in O(1) per window, whatever
+// the number of windows open on one file at once.
+func (n *node) addWindow(w *window) {
+	w.nodeIdx = len(n.windows)
+	n.windows = append(n.windows, w)
+}
+
+func (n *node) removeWindow(w *window) {
+	i := w.nodeIdx
+	if i >= len(n.windows) || n.windows[i] != w {
+		return
+	}
+	last := len(n.windows) - 1
+	n.windows[i] = n.windows[last]
+	n.windows[i].nodeIdx = i
+	n.windows[last] = nil
+	n.windows = n.windows[:last]
+}
+
+func (n *node) addWriting(w *window) {
+	w.writingIdx = len(n.writing)
+	n.writing = append(n.writing, w)
+}
+
+func (n *node) removeWriting(w *window) {
+	i := w.writingIdx
+	if w.writes == 0 || i >= len(n.writing) || n.writing[i] != w {
+		return
+	}
+	last := len(n.writing) - 1
+	n.writing[i] = n.writing[last]
+	n.writing[i].writingIdx = i
+	n.writing[last] = nil
+	n.writing = n.writing[:last]
+}
 
 func (n *node) addWriter(w *window) {
 	if len(n.writers) < maxWriters {
@@ -154,9 +213,10 @@ func (n *node) addWriter(w *window) {
 // nameState is a path open for writing: the windows open on it now and
 // the overlapping pairs seen since it was last free.
 type nameState struct {
-	active []*window
-	pairs  [][2]*window
-	buf    [2]*window // inline room for active
+	active    []*window
+	appenders int // of active
+	pairs     [][2]*window
+	buf       [2]*window // inline room for active
 }
 
 const maxPairs = 64
@@ -166,17 +226,17 @@ func (a *Analyzer) open(e *trail.Event) {
 	if fd < 0 && e.Ret > 0 {
 		fd = int(e.Ret)
 	}
+	p := a.procOf(e.Host, e.PID)
 	if fd >= 0 {
-		if old := a.fds[pidfd{a.hostID(e.Host), e.PID, fd}]; old != nil {
-			a.endFD(old, e) // its close was not recorded
-		}
+		a.closeFD(p, fd, e) // its close was not recorded
 	}
 	a.nextID++
-	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: markOf(e), last: e.TS}
+	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: markOf(e), last: e.TS,
+		held: a.lifecycle}
 	switch {
 	case e.Flags&trail.O_TMPFILE == trail.O_TMPFILE:
 		w.node = &node{}
-		w.node.windows = append(w.node.windows, w)
+		w.node.addWindow(w)
 		w.node.addWriter(w)
 	case e.Flags&(trail.O_DIRECTORY|trail.O_PATH) != 0:
 		w.path, w.dir = e.Path, true
@@ -185,29 +245,7 @@ func (a *Analyzer) open(e *trail.Event) {
 		a.openNamed(w, e)
 	}
 	if fd >= 0 {
-		a.fds[pidfd{a.hostID(e.Host), e.PID, fd}] = w
-		if len(a.fds) > maxOpen {
-			a.evict()
-		}
-	}
-}
-
-// maxOpen bounds the descriptor table. Processes that exit without
-// close(2) leave windows the trail never closes; a long recording of many
-// short processes would otherwise grow the table without end.
-var maxOpen = 1 << 16
-
-// evict ends the least recently active half of the open windows, as if
-// their processes had exited right after their last activity, which is
-// what until assumes of them already.
-func (a *Analyzer) evict() {
-	ws := make([]*window, 0, len(a.fds))
-	for _, w := range a.fds {
-		ws = append(ws, w)
-	}
-	slices.SortFunc(ws, func(x, y *window) int { return cmp.Or(x.last.Compare(y.last), cmp.Compare(x.id, y.id)) })
-	for _, w := range ws[:len(ws)/2] {
-		a.endFD(w, nil)
+		a.setFD(p, fd, w, e.Flags&trail.O_CLOEXEC != 0, e)
 	}
 }
 
@@ -215,11 +253,11 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 	n := a.lookup(e.Path, devIno{e.Dev, e.Ino})
 	if !w.writer() {
 		if n != nil {
-			w.node, w.gen = n, n.renames
-			n.windows = append(n.windows, w)
+			w.node, w.gen, n.last = n, n.renames, e.TS
+			n.addWindow(w)
 		}
-		if a.targets[e.Path] {
-			a.rmwRead(e, w)
+		if a.rmwTracked(e.Path, n) {
+			a.rmwRead(e)
 		}
 		return
 	}
@@ -241,30 +279,39 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 			n = nil
 		}
 	}
+	if n != nil && e.Ino != 0 && n.path == "" && n.key.ino == e.Ino {
+		// The inode has no name left (unlinked, or replaced by a rename),
+		// yet an open found it by name: its number was freed and reused.
+		n = nil
+	}
 	// A node named by the path means the file exists: an earlier open made
 	// it, and a rename or unlink since would have taken the name away.
 	existed := n != nil && n.path == w.path
 	if n == nil {
 		n = a.newNode(e.Path, devIno{e.Dev, e.Ino})
+		n.made, n.madeBy = w, a.procOf(e.Host, e.PID)
 	}
-	w.node, w.gen = n, n.renames
-	n.windows = append(n.windows, w)
+	w.node, w.gen, n.last = n, n.renames, e.TS
+	n.addWindow(w)
 	if e.Flags&trail.O_TRUNC != 0 {
 		// Truncation discards what closed writers wrote; writers still open
 		// keep writing at their offsets.
-		n.writers = slices.DeleteFunc(n.writers, func(o *window) bool { return !slices.Contains(n.windows, o) })
+		n.writers = slices.DeleteFunc(n.writers, func(o *window) bool { return o.ended })
 		switch {
 		case a.targets[w.path]:
 			w.inPlace = true // a final path for sure: it was renamed onto
-			a.rmwReplace(e)
-		case existed:
-			a.rmwReplace(e)
+			a.rmwChange(e.Path, e, nil, nil, true)
+		case existed && n.wrote:
+			a.rmwChange(e.Path, e, nil, nil, true)
 			// A final path unless it is renamed away later (then it was a
-			// temp name reused); Finish decides.
+			// temp name reused); Finish decides. A file never written in
+			// the trail (a lock file) may have held nothing to lose.
 			if len(n.inPlace) < maxEvidence {
 				n.inPlace = append(n.inPlace, *e)
 			}
 			n.inPlaceCount++
+		case a.opts.Concurrent:
+			a.rmwChange(e.Path, e, nil, nil, true) // an update when it was read: a copy's rewrite can fall between
 		}
 	}
 	n.addWriter(w)
@@ -280,7 +327,14 @@ func (a *Analyzer) joinName(w *window, e *trail.Event) {
 		ns.active = ns.buf[:0]
 		a.names[w.path] = ns
 	}
+	// Pairs are capped and appenders never pair with each other: a name
+	// held by many appenders (a log) or many colliders costs no pass
+	// over all of them.
+	pair := len(ns.pairs) < maxPairs && !(w.appender() && ns.appenders == len(ns.active))
 	for _, o := range ns.active {
+		if !pair {
+			break
+		}
 		if o.pid == w.pid && o.host == w.host && o.fd < 0 && w.fd < 0 {
 			continue // without descriptors a process's reopen is sequential
 		}
@@ -300,7 +354,11 @@ func (a *Analyzer) joinName(w *window, e *trail.Event) {
 			}
 		}
 	}
+	w.nameIdx = len(ns.active)
 	ns.active = append(ns.active, w)
+	if w.appender() {
+		ns.appenders++
+	}
 	w.named = true
 }
 
@@ -328,8 +386,11 @@ func (a *Analyzer) lookup(path string, key devIno) *node {
 }
 
 func (a *Analyzer) newNode(path string, key devIno) *node {
+	if len(a.byPath) >= a.nodeCap {
+		a.sweepNodes()
+	}
 	n := &node{path: path, key: key}
-	n.windows, n.writers = n.winBuf[:0], n.wrBuf[:0]
+	n.windows, n.writers, n.writing = n.winBuf[:0], n.wrBuf[:0], n.wrtBuf[:0]
 	if path != "" {
 		if old := a.byPath[path]; old != nil {
 			a.detach(old, path)
@@ -337,9 +398,92 @@ func (a *Analyzer) newNode(path string, key devIno) *node {
 		a.byPath[path] = n
 	}
 	if key.ino != 0 {
+		if old := a.byIno[key]; old != nil {
+			old.inoTaken = true // see otherFile
+		}
 		a.byIno[key] = n
 	}
 	return n
+}
+
+// minNodeCap is the number of files the analyzer keeps known before it
+// forgets the least recently used idle ones.
+const minNodeCap = 1 << 13
+
+// sweepNodes forgets the older three quarters of the files nobody has open (and
+// that hold no pending in-place rewrite): a trail naming millions of files
+// is analysed in the memory of the most recent ones. A file forgotten is
+// new to the analysis if it is opened again: an O_TRUNC of it is then no
+// in-place rewrite, a lapse of a long trail's oldest files only.
+func (a *Analyzer) sweepNodes() {
+	type idle struct {
+		at   int64 // its last use, as unixNano says
+		path string
+		n    *node
+	}
+	ids := make([]idle, 0, len(a.byPath))
+	for p, n := range a.byPath {
+		if len(n.windows) == 0 && n.inPlaceCount == 0 && n.war == nil && n.shared == nil {
+			ids = append(ids, idle{unixNano(maxTime(n.last, n.lastWrite.ts)), p, n})
+		}
+	}
+	// Forget the oldest, the oldest first by path when they tie. Sorting
+	// the times alone finds where the cut falls; only the files at the
+	// cut itself need their paths compared.
+	forget := len(ids) * 3 / 4
+	if forget > 0 {
+		times := make([]int64, len(ids))
+		for i := range ids {
+			times[i] = ids[i].at
+		}
+		slices.Sort(times)
+		cut, older := times[forget-1], 0
+		var ties []idle
+		for _, id := range ids {
+			switch {
+			case id.at < cut:
+				a.forgetNode(id.path, id.n)
+				older++
+			case id.at == cut:
+				ties = append(ties, id)
+			}
+		}
+		slices.SortFunc(ties, func(x, y idle) int { return strings.Compare(x.path, y.path) })
+		for _, id := range ties[:forget-older] {
+			a.forgetNode(id.path, id.n)
+		}
+	}
+	a.nodeCap = max(minNodeCap, 2*len(a.byPath))
+}
+
+// forgetNode forgets the file n under path (sweepNodes).
+func (a *Analyzer) forgetNode(path string, n *node) {
+	delete(a.byPath, path)
+	delete(a.targets, path)
+	if n.key.ino != 0 && a.byIno[n.key] == n {
+		delete(a.byIno, n.key)
+	}
+	n.path, n.recent = "", nil
+}
+
+// unixNano is t in nanoseconds since 1970, clamped to the years 1678 to
+// 2262 that int64 holds (a trail's times lie well within).
+func unixNano(t time.Time) int64 {
+	const limit = math.MaxInt64 / int64(time.Second)
+	switch sec := t.Unix(); {
+	case sec >= limit:
+		return math.MaxInt64
+	case sec <= -limit:
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+func maxTime(x, y time.Time) time.Time {
+	if x.After(y) {
+		return x
+	}
+	return y
 }
 
 // detach removes name from n and forgets n once nothing refers to it.
@@ -362,9 +506,9 @@ func (a *Analyzer) forget(n *node) {
 // revive handles a write through a descriptor the trail never opened, to a
 // file the same process opened and closed: the shell's "> file" opens the
 // file, dup2s it onto stdout, closes the original and execs the command
-// (same pid), so the window really continues on the new descriptor.
-// Recorders do not see dup2; without this the command's writes would belong
-// to no window. Writes through descriptors inherited from another process
+// (same pid), so the window really continues on the new descriptor. In a
+// trail without dup events the command's writes would otherwise belong to
+// no window; a trail with them never needs the guess. Writes through descriptors inherited from another process
 // stay unattributed: a shared log would otherwise look like a collision.
 func (a *Analyzer) revive(n *node, e *trail.Event) *window {
 	i := slices.IndexFunc(n.recent, func(o *window) bool { return o.pid == e.PID && o.host == e.Host })
@@ -374,8 +518,11 @@ func (a *Analyzer) revive(n *node, e *trail.Event) *window {
 	w := n.recent[i]
 	n.recent = slices.Delete(n.recent, i, i+1)
 	w.fd, w.inPlace, w.ended, w.last = e.FD, false, false, e.TS // the in-place rewrite, if any, was counted
-	a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] = w
-	n.windows = append(n.windows, w)
+	a.setFD(a.procOf(w.host, w.pid), w.fd, w, false, e)
+	n.addWindow(w)
+	if w.writes > 0 {
+		n.addWriting(w)
+	}
 	if w.path != "" && n.path == w.path && !w.renamedAwy {
 		a.joinName(w, e)
 	}
@@ -388,7 +535,7 @@ func (a *Analyzer) link(e *trail.Event) {
 		fd = procFD(e.Path, e.PID)
 	}
 	var n *node
-	if w := a.fds[pidfd{a.hostID(e.Host), e.PID, fd}]; w != nil && fd >= 0 {
+	if w := a.window(e.Host, e.PID, fd); w != nil {
 		n = w.node
 	} else {
 		n = a.byPath[e.Path]
@@ -446,7 +593,14 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 		w.nameEnd = &ev
 	}
 	ns := a.names[w.path]
-	ns.active = slices.DeleteFunc(ns.active, func(o *window) bool { return o == w })
+	if w.appender() {
+		ns.appenders--
+	}
+	last := len(ns.active) - 1
+	ns.active[w.nameIdx] = ns.active[last]
+	ns.active[w.nameIdx].nameIdx = w.nameIdx
+	ns.active[last] = nil
+	ns.active = ns.active[:last]
 	if len(ns.active) > 0 {
 		return
 	}
@@ -489,22 +643,56 @@ func (a *Analyzer) judge(ep *episode) {
 		return
 	}
 	ep.done = true
-	pairs := slices.DeleteFunc(ep.pairs, func(p [2]*window) bool { return !overlap(p[0], p[1], a.last) })
+	pairs := slices.DeleteFunc(ep.pairs, func(p [2]*window) bool { return !overlap(p[0], p[1], a.last) || !a.clobbers(p) })
 	if len(pairs) > 0 {
 		a.collision(ep.path, pairs)
 	}
 }
 
+// clobbers reports whether a pair of overlapping writers of one name
+// destroys data: one wrote and the other's O_TRUNC open came after it
+// opened, or both wrote into a file one of them truncated or that was
+// renamed over a target (a temp file). Writers that open without O_TRUNC
+// and never rename (a database, its journal, a log) write their own
+// ranges; writers that both took a lock on it are coordinated; opens that
+// write nothing (a lock file the shell opens with "9> file") lose nothing.
+// In a trail that records no writes at all, the opens are all there is.
+func (a *Analyzer) clobbers(p [2]*window) bool {
+	x, y := p[0], p[1]
+	if x.locked && y.locked {
+		return false
+	}
+	trunc := func(w *window) bool { return w.flags&trail.O_TRUNC != 0 }
+	renamed := func(w *window) bool { return w.node != nil && w.node.renames > w.gen }
+	if !a.sawWrites {
+		return trunc(x) || trunc(y) || renamed(x) || renamed(y)
+	}
+	switch {
+	case x.writes > 0 && y.writes > 0:
+		return trunc(x) || trunc(y) || renamed(x) || renamed(y)
+	case x.writes > 0:
+		return trunc(y) && !y.open.ts.Before(x.open.ts)
+	case y.writes > 0:
+		return trunc(x) && !x.open.ts.Before(y.open.ts)
+	}
+	return false
+}
+
 // endFD ends w entirely: its descriptor was closed (e is the close, or the
 // event that shows the close was missed).
 func (a *Analyzer) endFD(w *window, e *trail.Event) {
-	// Only a close says when a descriptor ended. A descriptor number
-	// reused, or the end of the trail, says only that it ended at some
-	// point after its last activity: take the earliest, which invents no
-	// overlap. A window without a descriptor ends with its name.
+	if w.ended {
+		return
+	}
+	// Only a close (or a dup over the descriptor, an exec or an exit) says
+	// when a descriptor ended. A descriptor number reused, or the end of
+	// the trail, says only that it ended at some point after its last
+	// activity: take the earliest, which invents no overlap. A window
+	// without a descriptor ends with its name.
 	w.ended = true
+	w.pendingTorn = nil // it wrote no more: unproven
 	switch {
-	case e != nil && (e.Op == trail.OpClose || w.fd < 0):
+	case e != nil && (closes(e.Op) || w.fd < 0):
 		w.endTS = e.TS
 	case w.fd < 0:
 		w.endTS = a.last
@@ -518,12 +706,10 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 		}
 	}
 	w.episodes = nil
-	if w.fd >= 0 && a.fds[pidfd{a.hostID(w.host), w.pid, w.fd}] == w {
-		delete(a.fds, pidfd{a.hostID(w.host), w.pid, w.fd})
-	}
 	if n := w.node; n != nil {
-		n.windows = slices.DeleteFunc(n.windows, func(o *window) bool { return o == w })
-		if e != nil && e.Op == trail.OpClose && w.writer() && w.fd >= 0 {
+		n.removeWindow(w)
+		n.removeWriting(w)
+		if e != nil && e.Op == trail.OpClose && w.writer() && w.fd >= 0 && !a.lifecycle {
 			if len(n.recent) == maxRecent {
 				n.recent = slices.Delete(n.recent, 0, 1)
 			}
@@ -532,9 +718,9 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 		a.forget(n)
 	}
 	if w.inPlace && !w.renamedAwy {
-		f := a.group(InPlaceRewrite, w.path)
-		f.add(w.open.event())
-		f.add(w.firstWrite.event())
+		f := a.group(InPlaceRewrite, w.path, w.open.comm)
+		f.addMark(&w.open)
+		f.addMark(&w.firstWrite)
 	}
 	if a.opts.OnWindow != nil {
 		end := a.last
@@ -544,4 +730,9 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 		a.opts.OnWindow(&Window{ID: w.id, PID: w.pid, TID: w.open.tid, Path: cmp.Or(w.path, w.open.path+" (O_TMPFILE)"),
 			Flags: w.flags, Start: w.open.ts, End: end})
 	}
+}
+
+// closes reports whether op ends a descriptor at its time.
+func closes(op trail.Op) bool {
+	return op == trail.OpClose || op == trail.OpDup || op == trail.OpExec || op == trail.OpExit
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,23 +12,24 @@ import (
 	"time"
 
 	"github.com/heisen-dev/heisen/atomicfile"
+	"github.com/heisen-dev/heisen/internal/reexec"
 	"github.com/heisen-dev/heisen/trail"
+	"github.com/heisen-dev/heisen/trail/atomictrail"
 )
 
 // TestMain lets the test binary act as a writer process for
 // TestRealProcesses.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv("ANALYZE_TEST_WRITER"); mode != "" {
-		if err := writer(mode, os.Getenv("ANALYZE_TEST_TRAIL"), os.Getenv("ANALYZE_TEST_TARGET")); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	// The writer's arguments: its mode, the trail, the target.
+	reexec.Main(m, map[string]func() error{
+		"writer": func() error { return writer(os.Args[1], os.Args[2], os.Args[3]) },
+	})
 }
 
-const replaces = 60
+const (
+	replaces = 60
+	writers  = 4 // processes TestRealProcesses starts
+)
 
 // writer replaces target again and again, leaving a trail: with atomicfile
 // and its tracer, or the story's way through one shared temp name, logging
@@ -39,21 +41,24 @@ func writer(mode, trailPath, target string) error {
 	}
 	defer w.Close()
 	data := bytes.Repeat([]byte(strconv.Itoa(os.Getpid())), 8192)
-	for range replaces {
+	for i := range replaces {
 		if mode == "atomicfile" {
-			if err := atomicfile.WriteFile(target, data, 0o644, atomicfile.WithTracer(w)); err != nil {
+			if err := atomicfile.WriteFile(target, data, 0o644, atomicfile.WithTracer(atomictrail.Tracer(w))); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := racyReplace(w, target, data); err != nil {
+		if err := racyReplace(w, target, data, i == 0); err != nil {
 			return err
 		}
 	}
 	return w.Close()
 }
 
-func racyReplace(w *trail.Writer, target string, data []byte) error {
+// racyReplace replaces target through the shared temp name. With meet,
+// its windows overlap the others' however busy the machine is (see
+// meetWriters).
+func racyReplace(w *trail.Writer, target string, data []byte, meet bool) error {
 	pid := os.Getpid()
 	ev := func(op trail.Op, path string, fd int) trail.Event {
 		return trail.Event{TS: time.Now(), PID: pid, TID: pid, Op: op, Path: path, FD: fd, Off: -1, Len: -1, Src: "test"}
@@ -76,6 +81,11 @@ func racyReplace(w *trail.Writer, target string, data []byte) error {
 		e = ev(trail.OpWrite, "", fd)
 		e.Off, e.Len, e.Ret = int64(off), 4096, int64(n)
 		w.Write(&e)
+		if meet && off == 0 {
+			if err := meetWriters(filepath.Dir(target), f, tmp); err != nil {
+				return err
+			}
+		}
 	}
 	f.Close()
 	e = ev(trail.OpClose, "", fd)
@@ -89,25 +99,63 @@ func racyReplace(w *trail.Writer, target string, data []byte) error {
 	return nil
 }
 
+// meetWriters marks this writer as arrived in dir and waits until all
+// the writers have, each holding f, its write of the shared temp tmp.
+// Then the writer with the lowest pid goes on to rename the temp, and
+// the others wait for that rename before they close f: the trail shows
+// the windows overlap and a rename while others still write the file.
+func meetWriters(dir string, f *os.File, tmp string) error {
+	if err := os.WriteFile(filepath.Join(dir, "arrived."+strconv.Itoa(os.Getpid())), nil, 0o644); err != nil {
+		return err
+	}
+	arrived, err := poll(func() ([]string, bool, error) {
+		arrived, err := filepath.Glob(filepath.Join(dir, "arrived.*"))
+		return arrived, len(arrived) >= writers, err
+	})
+	if err != nil {
+		return fmt.Errorf("meet writers in %s: %w", dir, err)
+	}
+	for _, a := range arrived {
+		if pid, _ := strconv.Atoi(filepath.Ext(a)[1:]); pid < os.Getpid() {
+			_, err := poll(func() ([]string, bool, error) {
+				held, err1 := f.Stat()
+				named, err2 := os.Stat(tmp)
+				return nil, err1 == nil && (err2 != nil || !os.SameFile(held, named)), err1
+			})
+			if err != nil {
+				return fmt.Errorf("wait for the rename of %s: %w", tmp, err)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// poll calls check until it reports done or fails, for at most a minute.
+func poll(check func() ([]string, bool, error)) ([]string, error) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		v, done, err := check()
+		if done || err != nil {
+			return v, err
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("not done in a minute")
+		}
+	}
+}
+
 // TestRealProcesses runs four real processes replacing one file while
 // appending to one trail: with atomicfile the analysis must give no error
 // (precision), the story's shared temp name must give collisions and torn
 // renames.
 func TestRealProcesses(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, mode := range []string{"atomicfile", "racy"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			trailPath := filepath.Join(dir, "run.trail")
 			var cmds []*exec.Cmd
-			for range 4 {
-				c := exec.Command(exe, "-test.run=^$")
-				c.Env = append(os.Environ(), "ANALYZE_TEST_WRITER="+mode, "ANALYZE_TEST_TRAIL="+trailPath,
-					"ANALYZE_TEST_TARGET="+filepath.Join(dir, "target"))
-				c.Stderr = os.Stderr
+			for range writers {
+				c := reexec.Command(t, "writer", mode, trailPath, filepath.Join(dir, "target"))
 				if err := c.Start(); err != nil {
 					t.Fatal(err)
 				}

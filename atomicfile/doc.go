@@ -111,8 +111,8 @@
 //
 // # Tracing
 //
-// [WithTracer] hands every file operation of a replace to a [Tracer] (the
-// trail package's Writer is one), with the fd, flags, offsets, results and a
+// [WithTracer] hands every file operation of a replace to a [Tracer]
+// (atomictrail.Tracer writes them to a trail), with the fd, flags, offsets, results and a
 // call id grouping the events of one replace. Without a tracer no event is
 // built: an untraced WriteFile allocates nothing on Linux.
 //

@@ -5,8 +5,9 @@ import (
 	"io/fs"
 )
 
-// Sentinel errors. Every error returned by this package is an *fs.PathError
-// naming the operation and the path; use errors.Is to branch on these.
+// Sentinel errors. Every error of a file operation this package returns is
+// an *fs.PathError naming the operation and the path; use errors.Is to
+// branch on these. [Update] returns the error of its callback as it is.
 var (
 	// ErrExist: the target exists and [NoClobber] was given. It is
 	// fs.ErrExist, so os.IsExist-style checks work too.

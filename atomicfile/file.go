@@ -17,8 +17,10 @@ import (
 // the old content or the new, never a mix. With the default [Durable] level
 // the new content is on stable storage when WriteFile returns nil.
 //
-// On failure the file at path is left exactly as it was and no temporary
-// file remains; the error is an *fs.PathError naming the failed operation.
+// On failure no temporary file remains and the error is an *fs.PathError
+// naming the failed operation. The file at path is left exactly as it was,
+// except after an error matching [ErrNotDurable]: the file was replaced,
+// but its directory could not be synced (see [File.Commit]).
 func WriteFile(path string, data []byte, perm fs.FileMode, opts ...Option) error {
 	var f File
 	if err := f.open(path, newConfig(perm, opts)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/heisen-dev/heisen/internal/testcap"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +21,7 @@ func mountTmpfs(t *testing.T, opts string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
-		t.Skipf("mount tmpfs (needs root): %v", err)
+		testcap.Missing(t, "root (CAP_SYS_ADMIN) to mount a tmpfs", err)
 	}
 	t.Cleanup(func() {
 		if err := unix.Unmount(dir, 0); err != nil {
@@ -117,9 +118,7 @@ func checkCleanFailure(t *testing.T, err error, op, path string, errno error) {
 // TestParentNotWritable runs the writer as an unprivileged user, since root
 // may write anywhere.
 func TestParentNotWritable(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a child as another user")
-	}
+	testcap.Root(t, "run a child as another user (CAP_SETUID)")
 	// A directory every user can traverse, holding a copy of the test binary.
 	base, err := os.MkdirTemp("", "atomicfile-uid")
 	if err != nil {
@@ -154,8 +153,15 @@ func TestParentNotWritable(t *testing.T) {
 		if err != nil {
 			t.Fatalf("child: %v", err)
 		}
-		if want := "open " + dir + ": permission denied"; string(out) != want {
-			t.Errorf("child got %q, want %q", out, want)
+		// O_TMPFILE opens the directory; a named temp is named.
+		opened, ok := strings.CutPrefix(string(out), "open ")
+		opened, ok2 := strings.CutSuffix(opened, ": permission denied")
+		want := opened == dir
+		if named {
+			want = filepath.Dir(opened) == dir && isTempOf(filepath.Base(opened), "target")
+		}
+		if !ok || !ok2 || !want {
+			t.Errorf("child got %q, want open of %s (its temp when named): permission denied", out, dir)
 		}
 		wantOnly(t, path, "old")
 	})
@@ -453,7 +459,7 @@ func setImmutable(t *testing.T, path string, on bool) {
 	defer unix.Close(fd)
 	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
 	if err != nil {
-		t.Skipf("the file system of the test directory has no inode flags (FS_IOC_GETFLAGS): %v", err)
+		testcap.Missing(t, "inode flags (FS_IOC_GETFLAGS) on the test directory's file system", err)
 	}
 	if on {
 		flags |= fsImmutableFL
@@ -461,7 +467,7 @@ func setImmutable(t *testing.T, path string, on bool) {
 		flags &^= fsImmutableFL
 	}
 	if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(flags)); err != nil {
-		t.Skipf("cannot set the immutable flag (needs root, CAP_LINUX_IMMUTABLE, and a file system with it, like ext4): %v", err)
+		testcap.Missing(t, "root (CAP_LINUX_IMMUTABLE) and a file system with the immutable flag, like ext4", err)
 	}
 }
 
@@ -594,7 +600,7 @@ func wantOnly(t *testing.T, path, content string) {
 func TestDirectorySyncRefused(t *testing.T) {
 	dirfd, err := unix.Open("/proc/self", unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
-		t.Skipf("no procfs: %v", err)
+		testcap.Missing(t, "procfs mounted at /proc", err)
 	}
 	f := File{path: "/proc/self/x", dir: "/proc/self", state: stateCommitted}
 	f.sys.dirfd, f.sys.fd = dirfd, -1
@@ -606,6 +612,25 @@ func TestDirectorySyncRefused(t *testing.T) {
 	var pe *fs.PathError
 	if !errors.As(err, &pe) || pe.Op != "fsync" || pe.Path != "/proc/self" {
 		t.Errorf("got %#v, want fsync of /proc/self", err)
+	}
+	t.Log(err)
+}
+
+// TestTempRefusedNamesTheTemp replaces a file in procfs, which refuses a
+// named temp (ENOENT for root, EACCES for others): the error names the
+// temp it could not create, not the directory, which exists. procfs has no
+// O_TMPFILE, so root takes the named temp anyway; others are refused
+// O_TMPFILE on the directory first, hence forceNamed.
+func TestTempRefusedNamesTheTemp(t *testing.T) {
+	if _, err := os.Stat("/proc/version"); err != nil {
+		testcap.Missing(t, "procfs mounted on /proc", err)
+	}
+	forceNamed = true
+	t.Cleanup(func() { forceNamed = false })
+	err := WriteFile("/proc/version", []byte("x"), 0o644)
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Op != "open" || filepath.Dir(pe.Path) != "/proc" || !isTempOf(filepath.Base(pe.Path), "version") {
+		t.Fatalf("got %v, want an open error naming a temp of /proc/version", err)
 	}
 	t.Log(err)
 }

@@ -5,6 +5,7 @@ package atomicfile
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -126,7 +127,10 @@ func (f *File) createNamed() error {
 			continue
 		}
 		if err != nil {
-			return pathError("open", f.dir, err)
+			// The temp's own name: the directory itself may be fine
+			// (procfs refuses a new file with ENOENT).
+			// A copy, so that the File does not escape to the heap.
+			return pathError("open", filepath.Join(f.dir, string(f.sys.tmp[:f.sys.tmpLen])), err)
 		}
 		f.sys.fd, f.sys.named = fd, true
 		if err := lockTemp(fd); err != nil {

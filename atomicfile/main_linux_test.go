@@ -11,28 +11,29 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/internal/reexec"
 )
 
 // The test binary re-executes itself as writer, reader and updater
-// processes: races between processes are what this package exists for.
-const childEnv = "ATOMICFILE_TEST_CHILD"
-
+// processes (the modes of runChild): races between processes are what
+// this package exists for.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		forceNamed = os.Getenv("ATOMICFILE_TEST_NAMED") == "1"
-		if err := runChild(mode, os.Getenv("ATOMICFILE_TEST_PATH")); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+	roles := map[string]func() error{}
+	for _, mode := range []string{"writer", "reader", "update", "nolocks", "writeonce", "oldkernel"} {
+		roles[mode] = func() error {
+			forceNamed = os.Getenv("ATOMICFILE_TEST_NAMED") == "1"
+			return runChild(mode, os.Getenv("ATOMICFILE_TEST_PATH"))
 		}
-		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	reexec.Main(m, roles)
 }
 
 func envInt(name string) int {
@@ -123,18 +124,13 @@ func runChild(mode, path string) error {
 
 // child returns a command running this test binary in mode on path.
 func child(t testing.TB, mode, path string, named bool, env ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
 	n := "0"
 	if named {
 		n = "1"
 	}
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, "ATOMICFILE_TEST_PATH="+path, "ATOMICFILE_TEST_NAMED="+n)
+	cmd := reexec.Command(t, mode)
+	cmd.Env = append(cmd.Env, "ATOMICFILE_TEST_PATH="+path, "ATOMICFILE_TEST_NAMED="+n)
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Stderr = os.Stderr
 	return cmd
 }
 
@@ -289,6 +285,8 @@ func TestUpdateLosesNoIncrement(t *testing.T) {
 	}
 }
 
+// Writers killed at random moments of their replaces leave the target a
+// complete version, and temps that RemoveStaleTemps removes.
 func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
 	kills := map[bool]int{false: 200, true: 60}
 	modes(t, func(t *testing.T, named bool) {
@@ -297,41 +295,7 @@ func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
 		const parallel = 4
 		done := make(chan error, parallel)
 		for p := range parallel {
-			go func() {
-				for k := p; k < kills[named]; k += parallel {
-					c := child(t, "writer", path, named, "ATOMICFILE_TEST_ID="+strconv.Itoa(k%100))
-					out, err := c.StdoutPipe()
-					if err != nil {
-						done <- err
-						return
-					}
-					if err := c.Start(); err != nil {
-						done <- err
-						return
-					}
-					// Once the writer has committed a first version, kill it
-					// at a random moment of the next few replaces.
-					if _, err := io.ReadFull(out, make([]byte, len("ready\n"))); err != nil {
-						c.Process.Kill()
-						c.Wait()
-						done <- fmt.Errorf("writer %d never committed: %v", k, err)
-						return
-					}
-					time.Sleep(time.Duration(rand.Int64N(int64(5 * time.Millisecond))))
-					c.Process.Kill()
-					c.Wait()
-					if b, err := os.ReadFile(path); err == nil {
-						if err := checkVersion(b); err != nil {
-							done <- fmt.Errorf("after kill %d: %v", k, err)
-							return
-						}
-					} else if !errors.Is(err, fs.ErrNotExist) {
-						done <- err
-						return
-					}
-				}
-				done <- nil
-			}()
+			go func() { done <- killWriters(t, path, named, p, kills[named], parallel) }()
 		}
 		for range parallel {
 			if err := <-done; err != nil {
@@ -345,30 +309,8 @@ func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
 		if err := checkVersion(b); err != nil {
 			t.Fatal(err)
 		}
-		// A writer killed while its temp has a name leaves it behind: a
-		// named temp from creation to rename, an O_TMPFILE only between
-		// linkat and rename, and then always complete.
-		var litter int
-		for _, n := range names(t, dir) {
-			switch {
-			case n == "target":
-			case !isTempOf(n, "target"):
-				t.Errorf("unexpected file %q", n)
-			default:
-				litter++
-				if named {
-					continue
-				}
-				b, err := os.ReadFile(filepath.Join(dir, n))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := checkVersion(b); err != nil {
-					t.Errorf("O_TMPFILE temp %s is not a complete version: %v", n, err)
-				}
-			}
-		}
-		time.Sleep(staleAge + 100*time.Millisecond)
+		litter := checkLitter(t, dir, named)
+		time.Sleep(staleAge + 100*time.Millisecond) // RemoveStaleTemps keeps younger temps
 		removed, err := RemoveStaleTemps(path)
 		if err != nil {
 			t.Fatal(err)
@@ -381,6 +323,67 @@ func TestKilledWritersLeaveOneCompleteVersion(t *testing.T) {
 		}
 		t.Logf("%d kills left %d temps, all removed", kills[named], len(removed))
 	})
+}
+
+// killWriters starts writers k = first, first+step, … below kills one
+// after the other, kills each at a random moment of its next few replaces
+// once it has committed a first version, and checks the target after
+// every kill.
+func killWriters(t *testing.T, path string, named bool, first, kills, step int) error {
+	for k := first; k < kills; k += step {
+		c := child(t, "writer", path, named, "ATOMICFILE_TEST_ID="+strconv.Itoa(k%100))
+		out, err := c.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		if err := c.Start(); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(out, make([]byte, len("ready\n"))); err != nil {
+			c.Process.Kill()
+			c.Wait()
+			return fmt.Errorf("writer %d never committed: %v", k, err)
+		}
+		time.Sleep(time.Duration(rand.Int64N(int64(5 * time.Millisecond)))) // a random moment to kill at, not a wait
+		c.Process.Kill()
+		c.Wait()
+		if b, err := os.ReadFile(path); err == nil {
+			if err := checkVersion(b); err != nil {
+				return fmt.Errorf("after kill %d: %v", k, err)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLitter counts the temps killed writers left in dir: a writer killed
+// while its temp has a name leaves it behind (a named temp from creation
+// to rename, an O_TMPFILE only between linkat and rename, and then always
+// complete). Any other file is an error.
+func checkLitter(t *testing.T, dir string, named bool) int {
+	var litter int
+	for _, n := range names(t, dir) {
+		switch {
+		case n == "target":
+		case !isTempOf(n, "target"):
+			t.Errorf("unexpected file %q", n)
+		default:
+			litter++
+			if named {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkVersion(b); err != nil {
+				t.Errorf("O_TMPFILE temp %s is not a complete version: %v", n, err)
+			}
+		}
+	}
+	return litter
 }
 
 // denySyscalls makes every thread of the process get errno from the system
@@ -398,6 +401,10 @@ func denySyscalls(errno unix.Errno, nrs ...uint32) error {
 			unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(errno)})
 	}
 	prog = append(prog, unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW})
+	// no_new_privs belongs to a thread, and seccomp checks the calling
+	// thread's: both calls must run on one thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl PR_SET_NO_NEW_PRIVS: %w", err)
 	}

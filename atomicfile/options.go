@@ -66,8 +66,8 @@ func WithPerm(perm fs.FileMode) Option {
 	return Option{kind: optPerm, perm: perm}
 }
 
-// WithTracer hands every file operation of every replace to t, for example a
-// *trail.Writer. Without a tracer nothing is recorded and nothing is paid.
+// WithTracer hands every file operation of every replace to t, for example
+// atomictrail.Tracer(w), which writes them to the trail w. Without a tracer nothing is recorded and nothing is paid.
 func WithTracer(t Tracer) Option {
 	return Option{kind: optTracer, tracer: t}
 }

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"github.com/heisen-dev/heisen/internal/testcap"
 	"os"
 	"os/exec"
 	"testing"
@@ -12,7 +13,7 @@ import (
 func TestBuildsOnOtherLinuxPorts(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skipf("no go command to cross-compile with: %v", err)
+		testcap.Missing(t, "the go command, to cross-compile with", err)
 	}
 	for _, arch := range []string{"386", "arm", "riscv64", "loong64", "s390x"} {
 		cmd := exec.Command(gobin, "vet", ".")

@@ -12,4 +12,4 @@ go build -o /tmp/heisen-bench-stress ./cmd/heisen
 exec /tmp/heisen-bench-stress stress \
 	--strategy timestamp,pid,millis,inplace,uuid,atomicfile \
 	--observe none,strace,trail,record \
-	--workers 4 --writes 1500 --size 4096 --chunk 1024 --readers 1 "$@"
+	--writers 4 --writes 1500 --size 4096 --chunk 1024 --readers 1 "$@"

@@ -1,6 +1,8 @@
 package record
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,5 +56,31 @@ func TestCoalesce(t *testing.T) {
 		if g.Op == trail.OpWrite && g.Ret != g.Len && g.Ret != 4 {
 			t.Errorf("event %d: ret %d, len %d", i, g.Ret, g.Len)
 		}
+	}
+}
+
+// Contiguous reads merge as writes do, a read never with a write, and a
+// write made by another call (copy_file_range) never with a plain one.
+func TestCoalesceReadsAndSys(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	ev := func(ms int, op trail.Op, sys string, off, n int64) trail.Event {
+		return trail.Event{TS: t0.Add(time.Duration(ms) * time.Millisecond), PID: 1, TID: 1, Op: op, Sys: sys,
+			Path: "/f", FD: 3, Ino: 7, Off: off, Len: n, Ret: n}
+	}
+	got := coalesce([]trail.Event{
+		ev(1, trail.OpRead, "", 0, 10),
+		ev(2, trail.OpRead, "", 10, 10),
+		ev(3, trail.OpRead, "", 20, 0), // end of file
+		ev(4, trail.OpWrite, "", 20, 5),
+		ev(5, trail.OpWrite, "copy_file_range", 25, 5),
+		ev(6, trail.OpWrite, "copy_file_range", 30, 5),
+	}, map[int]int{})
+	var desc []string
+	for _, e := range got {
+		desc = append(desc, fmt.Sprint(e.Op, e.Sys, " ", e.Off, "+", e.Len))
+	}
+	want := []string{"read 0+20", "write 20+5", "writecopy_file_range 25+10"}
+	if !slices.Equal(desc, want) {
+		t.Errorf("coalesced to %q, want %q", desc, want)
 	}
 }

@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,8 +19,8 @@ type Config struct {
 	// path) is one of these absolute directories or below it. Empty keeps
 	// every path.
 	Paths []string
-	// RingSize is the ring buffer's size in bytes, a power of two and a
-	// multiple of the page size; 0 means DefaultRingSize.
+	// RingSize is the ring buffer's size in bytes, a power of two of at
+	// least the page size; 0 means DefaultRingSize.
 	RingSize int
 	// Poll is how often the ring buffer is read; 0 means DefaultPoll.
 	Poll time.Duration
@@ -37,6 +38,28 @@ const DefaultRingSize = 16 << 20
 // never wakes the reader (a wake-up per event cost more than the probes),
 // so this is also the latency from an event to the trail.
 const DefaultPoll = 20 * time.Millisecond
+
+// Validate reports the first setting of c that the recorder cannot use,
+// naming it; New returns the same error. RingSize must be 0 or a power of
+// two of at least the page size (the kernel's rule for a ring buffer),
+// Paths at most 8 absolute paths of at most 255 bytes once cleaned, PIDs
+// positive.
+func (c Config) Validate() error {
+	page := os.Getpagesize()
+	if c.RingSize != 0 && (c.RingSize < page || c.RingSize&(c.RingSize-1) != 0) {
+		return fmt.Errorf("record: ring size %d is not a power of two of at least the page size (%d)", c.RingSize, page)
+	}
+	if c.Poll < 0 {
+		return fmt.Errorf("record: poll interval %v is negative", c.Poll)
+	}
+	for _, pid := range c.PIDs {
+		if pid <= 0 {
+			return fmt.Errorf("record: pid %d is not a process id", pid)
+		}
+	}
+	_, err := cleanPrefixes(c.Paths)
+	return err
+}
 
 // maxPrefix and maxPrefixes match PREFIX_CAP and N_PREFIX in bpf/record.c.
 const (
@@ -83,6 +106,31 @@ type Stats struct {
 	LostPerCPU []uint64 // Lost split by CPU
 	NoPath     uint64   // calls not written because their path was unreadable (EFAULT)
 	Probes     []Probe  // with Config.ProbeStats: what the kernel programs cost
+	// Untraced lists each process that set up file I/O the recorder
+	// cannot see, once per way (the trail has an untraced event for each).
+	Untraced []Untraced
+	Compat   uint64 // 32-bit system calls seen and not recorded
+	// Load says where the eBPF backend's start went, step by step in the
+	// order they began; steps done at the same time overlap.
+	Load []LoadStep
+}
+
+// LoadStep is one step of loading the eBPF backend: "kernel BTF" (read
+// and parsed for CO-RE), "maps", one per program (relocated, loaded and
+// verified, with the instructions the verifier processed), "programs"
+// (all of them, loaded at the same time) and "attach".
+type LoadStep struct {
+	Name  string
+	Took  time.Duration
+	Insns uint32
+}
+
+// Untraced is a process whose file I/O through Sys ("io_uring_setup",
+// "ia32") is not in the trail.
+type Untraced struct {
+	PID  int
+	Comm string
+	Sys  string
 }
 
 // Probe is the kernel's account of one eBPF program: how often it ran (for

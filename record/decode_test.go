@@ -20,9 +20,12 @@ import (
 	"github.com/heisen-dev/heisen/trail"
 )
 
-func TestHeaderSizeMatchesKernelStruct(t *testing.T) {
+func TestSizesMatchKernelStructs(t *testing.T) {
 	if n := binary.Size(bpf.RecordEvent{}); n != headerSize {
-		t.Fatalf("struct event is %d bytes, decode assumes %d", n, headerSize)
+		t.Errorf("struct event is %d bytes, decode assumes %d", n, headerSize)
+	}
+	if n := binary.Size(bpf.RecordMore{}); n != moreSize {
+		t.Errorf("struct more is %d bytes, decode assumes %d", n, moreSize)
 	}
 }
 
@@ -43,33 +46,76 @@ func rawEvent(ev bpf.RecordEvent, strs ...string) []byte {
 	return b
 }
 
+// decodeCases are full records as sys_exit in bpf/record.c sends them,
+// each at boot time 5 ns, and the events they decode to without the time.
+var decodeCases = []struct {
+	name string
+	raw  []byte
+	want trail.Event
+}{
+	{
+		name: "open resolved from the file",
+		raw: rawEvent(bpf.RecordEvent{Ts: 5, Dev: 254<<20 | 3, Ino: 77, Off: -1, Len: -1, Ret: 3,
+			Flags: unix.O_WRONLY | unix.O_CREAT, Pid: 10, Tid: 11, Fd: 3, Op: kOpenat, Comm: [16]int8{'p', 'y'}}, "/tmp/a/../b"),
+		want: trail.Event{PID: 10, TID: 11, Comm: "py", Op: trail.OpOpen, Path: "/tmp/b", FD: 3,
+			Flags: trail.O_WRONLY | trail.O_CREAT, Dev: unix.Mkdev(254, 3), Ino: 77, Off: -1, Len: -1, Ret: 3, Src: "ebpf"},
+	},
+	{
+		name: "rename relative to two directories, failed",
+		raw: rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Ret: -int64(unix.EXDEV), Pid: 1, Tid: 2, Fd: -1, Op: kRenameat2},
+			"/d1", "x.tmp", "/d2/", "./y"),
+		want: trail.Event{PID: 1, TID: 2, Op: trail.OpRename, Path: "/d1/x.tmp", To: "/d2/y", FD: -1, Off: -1, Len: -1,
+			Ret: -1, Err: "EXDEV", Src: "ebpf"},
+	},
+	{
+		name: "dup2 of a pipe onto a file's descriptor, the file replaced sent for the filter",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Ret: 1, Pid: 1, Tid: 1, Fd: 1, Fd2: 10, Op: kDup2}, "", "", "/d/f"),
+		want: trail.Event{PID: 1, TID: 1, Op: trail.OpDup, To: "/d/f", FD: 1, OldFD: 10, Off: -1, Len: -1, Ret: 1, Src: "ebpf"},
+	},
+	{
+		name: "dup3 with O_CLOEXEC",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Ino: 9, Off: -1, Len: -1, Ret: 4, Pid: 1, Tid: 1, Fd: 4, Fd2: 3, Cloexec: 1, Op: kDup3}, "/d/f"),
+		want: trail.Event{PID: 1, TID: 1, Op: trail.OpDup, Path: "/d/f", FD: 4, OldFD: 3, CloExec: true, Ino: 9, Off: -1, Len: -1, Ret: 4, Src: "ebpf"},
+	},
+	{
+		name: "close_range to the last descriptor",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 1, Fd: 3, Fd2: ^uint32(0), Op: kCloseRange}),
+		want: trail.Event{PID: 1, TID: 1, Op: trail.OpClose, FD: 3, MaxFD: 1<<31 - 1, Off: -1, Len: -1, Src: "ebpf"},
+	},
+	{
+		name: "close_range with CLOSE_RANGE_CLOEXEC",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 1, Fd: 3, Fd2: 9, Cloexec: 1, Op: kCloseRange}),
+		want: trail.Event{PID: 1, TID: 1, Op: trail.OpSetFD, FD: 3, MaxFD: 9, CloExec: true, Off: -1, Len: -1, Src: "ebpf"},
+	},
+	{
+		name: "setfd clearing close-on-exec",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 1, Fd: 3, Op: kSetFD}, "/d/", "f"),
+		want: trail.Event{PID: 1, TID: 1, Op: trail.OpSetFD, Path: "/d/f", FD: 3, Off: -1, Len: -1, Src: "ebpf"},
+	},
+	{
+		name: "fork sharing the descriptor table",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 2, Fd: -1, Fd2: 77, Mode: 1, Op: kFork}),
+		want: trail.Event{PID: 1, TID: 2, Op: trail.OpFork, Child: 77, Mode: "shared", FD: -1, Off: -1, Len: -1, Src: "ebpf"},
+	},
+	{
+		name: "exec of a relative program",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 1, Fd: -1, Op: kExec}, "/home/u", "./bin/x"),
+		want: trail.Event{PID: 1, TID: 1, Op: trail.OpExec, Path: "/home/u/bin/x", FD: -1, Off: -1, Len: -1, Src: "ebpf"},
+	},
+	{
+		name: "exit",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 3, Fd: -1, Op: kExit}),
+		want: trail.Event{PID: 1, TID: 3, Op: trail.OpExit, FD: -1, Off: -1, Len: -1, Src: "ebpf"},
+	},
+	{
+		name: "absolute raw path, unknown directory kept as passed",
+		raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 1, Fd: -1, Op: kLink}, "", "/a//b", "", "rel"),
+		want: trail.Event{PID: 1, TID: 1, Op: trail.OpLink, Path: "/a/b", To: "rel", FD: -1, Off: -1, Len: -1, Src: "ebpf"},
+	},
+}
+
 func TestDecode(t *testing.T) {
-	comm := [16]int8{'p', 'y'}
-	for _, tc := range []struct {
-		name string
-		raw  []byte
-		want trail.Event
-	}{
-		{
-			name: "open resolved from the file",
-			raw: rawEvent(bpf.RecordEvent{Ts: 5, Dev: 254<<20 | 3, Ino: 77, Off: -1, Len: -1, Ret: 3,
-				Flags: unix.O_WRONLY | unix.O_CREAT, Pid: 10, Tid: 11, Fd: 3, Op: kOpenat, Comm: comm}, "/tmp/a/../b"),
-			want: trail.Event{PID: 10, TID: 11, Comm: "py", Op: trail.OpOpen, Path: "/tmp/b", FD: 3,
-				Flags: trail.O_WRONLY | trail.O_CREAT, Dev: unix.Mkdev(254, 3), Ino: 77, Off: -1, Len: -1, Ret: 3, Src: "ebpf"},
-		},
-		{
-			name: "rename relative to two directories, failed",
-			raw: rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Ret: -int64(unix.EXDEV), Pid: 1, Tid: 2, Fd: -1, Op: kRenameat2},
-				"/d1", "x.tmp", "/d2/", "./y"),
-			want: trail.Event{PID: 1, TID: 2, Op: trail.OpRename, Path: "/d1/x.tmp", To: "/d2/y", FD: -1, Off: -1, Len: -1,
-				Ret: -1, Err: "EXDEV", Src: "ebpf"},
-		},
-		{
-			name: "absolute raw path, unknown directory kept as passed",
-			raw:  rawEvent(bpf.RecordEvent{Ts: 5, Off: -1, Len: -1, Pid: 1, Tid: 1, Fd: -1, Op: kLink}, "", "/a//b", "", "rel"),
-			want: trail.Event{PID: 1, TID: 1, Op: trail.OpLink, Path: "/a/b", To: "rel", FD: -1, Off: -1, Len: -1, Src: "ebpf"},
-		},
-	} {
+	for _, tc := range decodeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var e trail.Event
 			if err := decode(tc.raw, 1000, interner{}, writes{}, &e); err != nil {
@@ -115,6 +161,8 @@ func TestDecodeContinuation(t *testing.T) {
 	}{
 		{rawMore(1, kWrite, 0, 9, 9, 1, 2), errNoPath, ""}, // nothing before it
 		{open, nil, "open /d/f 3 -1 -1 3 "},
+		// A fork is not a call of the thread's own: the kernel's sequence goes on.
+		{rawEvent(bpf.RecordEvent{Ts: 2, Off: -1, Len: -1, Pid: 1, Tid: 2, Fd: -1, Fd2: 5, Op: kFork}), nil, "fork  -1 -1 -1 0 "},
 		{rawMore(2, kWrite, 0, 512, 512, 1, 2), nil, "write /d/f 3 0 512 512 "},
 		{rawMore(3, kWrite, 512, 512, 512, 1, 2), nil, "write /d/f 3 512 512 512 "},
 		{rawMore(4, kWrite, 9, 1, 1, 1, 7), errNoPath, ""},        // another thread
@@ -151,6 +199,29 @@ func TestDecodeContinuation(t *testing.T) {
 	last.forget(time.Unix(15, 0))
 	if _, ok := last[2]; ok || len(last) != 1 {
 		t.Errorf("forget(15 s) left %v", last)
+	}
+}
+
+// The exact --path check passes events about no file, and a dup when its
+// file or the one it replaced is under a prefix, then drops the latter.
+func TestFilter(t *testing.T) {
+	pre := []string{"/d"}
+	for _, tc := range []struct {
+		e    trail.Event
+		keep bool
+	}{
+		{trail.Event{Op: trail.OpDup, To: "/d/f"}, true},
+		{trail.Event{Op: trail.OpDup, Path: "/d/f", To: "/e/g"}, true},
+		{trail.Event{Op: trail.OpDup, Path: "/e/f", To: "/e/g"}, false},
+		{trail.Event{Op: trail.OpClose, FD: 3, MaxFD: 9}, true},
+		{trail.Event{Op: trail.OpExec, Path: "/usr/bin/sh"}, true},
+		{trail.Event{Op: trail.OpSetFD, Path: "/dd/f"}, false},
+		{trail.Event{Op: trail.OpRename, Path: "/e/f", To: "/d/f"}, true},
+	} {
+		e := tc.e
+		if got := filter(&e, pre); got != tc.keep || e.Op == trail.OpDup && e.To != "" || e.Op != trail.OpDup && e.To != tc.e.To {
+			t.Errorf("filter(%+v) = %v, to %q; want %v", tc.e, got, e.To, tc.keep)
+		}
 	}
 }
 
@@ -272,5 +343,29 @@ func BenchmarkDecodeContinuation(b *testing.B) {
 		if err := decode(more, 0, names, last, &e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeEvent decodes full records: an open, which starts a
+// thread's sequence, and a rename, which carries two paths and its call
+// times.
+func BenchmarkDecodeEvent(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		raw  []byte
+	}{
+		{"open", rawEvent(bpf.RecordEvent{Ts: 1, Ino: 5, Off: -1, Len: -1, Ret: 3, Flags: 0101, Pid: 1, Tid: 2, Fd: 3, Op: kOpenat}, "/d/", "f")},
+		{"rename", rawEvent(bpf.RecordEvent{Ts: 7, Off: -1, Len: -1, Pid: 1, Tid: 2, Fd: -1, Op: kRename, Entered: 6}, "/d/", "f.tmp", "/d/", "f")},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			names, last := interner{}, writes{}
+			var e trail.Event
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := decode(bc.raw, 0, names, last, &e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -35,9 +35,11 @@ type Recorder struct {
 	bootToWall int64
 
 	stats     Stats
-	reported  uint64    // Lost already written as loss records
+	reported  []uint64  // per CPU, the lost events already written as loss records
 	bpfStats  io.Closer // kernel BPF statistics, on while held
 	held      []trail.Event
+	written   time.Time   // the time of the last event written: nothing is placed before it
+	history   history     // the last events written, for placeRenames
 	lastOfTID map[int]int // coalesce's scratch, reused
 	names     interner
 	writes    writes
@@ -47,6 +49,9 @@ type Recorder struct {
 // loads and attaches the programs. An error matching ErrUnavailable says
 // exactly what this machine lacks.
 func New(cfg Config) (*Recorder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	prefixes, err := cleanPrefixes(cfg.Paths)
 	if err != nil {
 		return nil, err
@@ -54,7 +59,7 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.RingSize == 0 {
 		cfg.RingSize = DefaultRingSize
 	}
-	if cfg.Poll <= 0 {
+	if cfg.Poll == 0 {
 		cfg.Poll = DefaultPoll
 	}
 	if err := checkEBPF(); err != nil {
@@ -94,19 +99,27 @@ func (r *Recorder) load() error {
 		bpf.RecordVarSelfTgid:    uint32(os.Getpid()),
 		bpf.RecordVarPrefixCount: uint32(len(r.prefixes)),
 		bpf.RecordVarCloseNr:     unix.SYS_CLOSE,
+		bpf.RecordVarDup2Nr:      dup2Nr,
+		bpf.RecordVarDup3Nr:      unix.SYS_DUP3,
+		bpf.RecordVarOpenatNr:    unix.SYS_OPENAT,
+		bpf.RecordVarOpenat2Nr:   unix.SYS_OPENAT2,
+		bpf.RecordVarOpenNr:      openNr,
+		bpf.RecordVarCreatNr:     creatNr,
+		bpf.RecordVarMunmapNr:    unix.SYS_MUNMAP,
 	}
 	for name, v := range vars {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return fmt.Errorf("record: set %s: %w", name, err)
 		}
 	}
-	if err := spec.LoadAndAssign(&r.objs, nil); err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			return fmt.Errorf("record: kernel verifier rejected the programs: %+v", ve)
-		}
-		return fmt.Errorf("record: load eBPF programs: %w", err)
+	if err := spec.Variables[bpf.RecordVarEnterMask].Set(enterMask()); err != nil {
+		return fmt.Errorf("record: set %s: %w", bpf.RecordVarEnterMask, err)
 	}
+	steps, err := loadObjects(spec, &r.objs)
+	if err != nil {
+		return err
+	}
+	r.stats.Load = steps
 	for i, p := range r.prefixes {
 		var v bpf.RecordPrefix
 		v.Len = uint32(len(p))
@@ -117,23 +130,60 @@ func (r *Recorder) load() error {
 			return fmt.Errorf("record: set path prefix %s: %w", p, err)
 		}
 	}
-	for _, s := range syscalls {
+	for _, s := range append(syscalls, descSyscalls...) {
 		if err := r.objs.Sysop.Put(uint32(s.nr), uint32(s.op)); err != nil {
 			return fmt.Errorf("record: map syscall %s: %w", s.name, err)
 		}
 	}
-	for _, p := range []*ebpf.Program{r.objs.SysEnter, r.objs.SysExit, r.objs.OnFork, r.objs.OnExit} {
+	attach := time.Now()
+	for _, p := range r.programs() {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
 			return fmt.Errorf("record: attach %s: %w", p, err)
 		}
 		r.links = append(r.links, l)
 	}
+	r.stats.Load = append(r.stats.Load, LoadStep{Name: "attach", Took: time.Since(attach)})
 	r.rd, err = ringbuf.NewReader(r.objs.Events)
 	if err != nil {
 		return fmt.Errorf("record: open ring buffer: %w", err)
 	}
 	return nil
+}
+
+// enterMask has a bit set for each call the entry program looks at: the
+// opens that can create (stamped at entry when renamed before their
+// exit), close, dup2 and dup3 (the file they drop), munmap (its mapping)
+// and the renames and unlinks (their entry time).
+func enterMask() [8]uint64 {
+	var m [8]uint64
+	for _, nr := range []uint64{unix.SYS_OPENAT, unix.SYS_OPENAT2, openNr, creatNr, unix.SYS_CLOSE, dup2Nr,
+		unix.SYS_DUP3, unix.SYS_MUNMAP, renameNr, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2,
+		unlinkNr, rmdirNr, unix.SYS_UNLINKAT} {
+		if nr < 64*uint64(len(m)) {
+			m[nr/64] |= 1 << (nr % 64)
+		}
+	}
+	return m
+}
+
+func (r *Recorder) programs() []*ebpf.Program {
+	return []*ebpf.Program{r.objs.SysEnter, r.objs.SysExit, r.objs.OnFork, r.objs.OnExec, r.objs.OnExit}
+}
+
+// filter reports whether e passes the --path prefixes, compared exactly on
+// the cleaned paths where the kernel compared a cheap superset. Events
+// without a file (fork, exec, exit, a range of descriptors) pass. A dup's
+// To is the file its new descriptor replaced, sent only for this check;
+// filter drops it.
+func filter(e *trail.Event, prefixes []string) bool {
+	keep := len(prefixes) == 0 || e.Path == "" && e.To == "" ||
+		e.Op == trail.OpExec || e.Op == trail.OpFork || e.Op == trail.OpExit ||
+		underAny(e.Path, prefixes) || underAny(e.To, prefixes)
+	if e.Op == trail.OpDup {
+		e.To = ""
+	}
+	return keep
 }
 
 func b2u(b bool) uint32 {
@@ -173,7 +223,9 @@ func tgidOf(tid int) (int, error) {
 // Run writes the recorded events to w, in time order, until ctx is done;
 // then it drains what the kernel has already recorded, writes a loss
 // record if any event was lost, and returns. Lost events are also written
-// as loss records while recording, about once a second.
+// as loss records while recording, about once a second. Trail write
+// errors are w's to keep and count (trail.Writer.Unwritten); when one says
+// the trail's reader is gone (EPIPE), Run returns at once.
 func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 	var rec ringbuf.Record
 	lastLoss := time.Now()
@@ -206,7 +258,7 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 			} else if err != nil {
 				return err
 			}
-			if len(r.prefixes) > 0 && !underAny(e.Path, r.prefixes) && !underAny(e.To, r.prefixes) {
+			if !filter(&e, r.prefixes) {
 				continue
 			}
 			r.held = append(r.held, e)
@@ -215,15 +267,20 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 		if done {
 			wallCutoff = math.MaxInt64
 		}
-		if err := r.emit(w, wallCutoff); err != nil {
-			return err
-		}
+		werr := r.emit(w, wallCutoff)
 		if done || time.Since(lastLoss) > time.Second {
 			lastLoss = time.Now()
-			r.writes.forget(time.Unix(0, wallCutoff).Add(-2 * time.Second))
-			if err := r.reportLoss(w); err != nil {
+			at := time.Unix(0, wallCutoff)
+			if done {
+				at = time.Now()
+			}
+			r.writes.forget(at.Add(-2 * time.Second))
+			if err := r.reportLoss(w, at); err != nil {
 				return err
 			}
+		}
+		if errors.Is(werr, unix.EPIPE) {
+			return nil
 		}
 		if done {
 			return r.readProbes()
@@ -237,7 +294,7 @@ func (r *Recorder) readProbes() error {
 		return nil
 	}
 	r.stats.Probes = r.stats.Probes[:0]
-	for _, p := range []*ebpf.Program{r.objs.SysEnter, r.objs.SysExit, r.objs.OnFork, r.objs.OnExit} {
+	for _, p := range r.programs() {
 		st, err := p.Stats()
 		if err != nil {
 			return fmt.Errorf("record: read run-time statistics of %s: %w", p, err)
@@ -254,53 +311,72 @@ func (r *Recorder) readProbes() error {
 // emit writes the held events older than cutoff (wall-clock ns) in time
 // order, with consecutive writes coalesced. Timestamps are taken on
 // different CPUs just before each event is submitted, so the ring buffer is
-// only nearly sorted.
+// only nearly sorted. Renames are placed among the events of their call's
+// time first (placeRenames).
 func (r *Recorder) emit(w *trail.Writer, cutoff int64) error {
 	byTime := func(a, b trail.Event) int { return a.TS.Compare(b.TS) }
 	slices.SortStableFunc(r.held, byTime)
+	placeRenames(r.held, r.written, &r.history)
 	n := 0
 	for n < len(r.held) && r.held[n].TS.UnixNano() < cutoff {
 		n++
 	}
+	if n > 0 {
+		r.written = r.held[n-1].TS
+	}
 	out := coalesce(r.held[:n], r.lastOfTID)
 	slices.SortStableFunc(out, byTime)
 	for i := range out {
-		if err := w.Write(&out[i]); err != nil && !errors.Is(err, trail.ErrTooLong) {
-			return err
+		w.Write(&out[i]) // errors: see Run
+		if e := &out[i]; e.Op == trail.OpUntraced {
+			r.stats.Untraced = append(r.stats.Untraced, Untraced{PID: e.PID, Comm: e.Comm, Sys: e.Sys})
 		}
 	}
+	r.history.add(out)
 	r.stats.Events += uint64(len(out))
 	r.stats.Calls += uint64(n)
 	r.held = r.held[:copy(r.held, r.held[n:])]
 	return w.Flush()
 }
 
-// reportLoss writes a loss record for the events lost since the last one.
-func (r *Recorder) reportLoss(w *trail.Writer) error {
+// reportLoss writes a loss record for the events lost since the last one:
+// lost is their number and lost_per_cpu splits it per CPU; pid and tid
+// are 0 (no process of the trail lost them). at is no later than the
+// events written after the record, which the reader holds back until
+// their time has passed at. It also reads the count of 32-bit calls.
+func (r *Recorder) reportLoss(w *trail.Writer, at time.Time) error {
+	var ia32 []uint64
+	if err := r.objs.Ia32.Lookup(uint32(0), &ia32); err != nil {
+		return fmt.Errorf("record: read 32-bit call counters: %w", err)
+	}
+	r.stats.Compat = sum(ia32)
 	var perCPU []uint64
 	if err := r.objs.Lost.Lookup(uint32(0), &perCPU); err != nil {
 		return fmt.Errorf("record: read lost-event counters: %w", err)
 	}
-	var total uint64
-	for _, n := range perCPU {
-		total += n
+	r.stats.Lost, r.stats.LostPerCPU = sum(perCPU), perCPU
+	if len(r.reported) < len(perCPU) {
+		r.reported = append(r.reported, make([]uint64, len(perCPU)-len(r.reported))...)
 	}
-	r.stats.Lost, r.stats.LostPerCPU = total, perCPU
-	if total == r.reported {
+	e := trail.Event{TS: at, FD: trail.NoFD, Off: -1, Src: "ebpf", LostPerCPU: make([]uint64, len(perCPU))}
+	for i, n := range perCPU {
+		e.LostPerCPU[i] = n - r.reported[i]
+		e.Lost += e.LostPerCPU[i]
+		r.reported[i] = n
+	}
+	if e.Lost == 0 {
 		return nil
 	}
-	e := trail.Event{
-		TS:         time.Now(),
-		PID:        os.Getpid(),
-		TID:        unix.Gettid(),
-		FD:         trail.NoFD,
-		Off:        -1,
-		Src:        "ebpf",
-		Lost:       total - r.reported,
-		LostPerCPU: perCPU,
+	w.Write(&e) // errors: see Run
+	return nil
+}
+
+func sum(v []uint64) uint64 {
+	var t uint64
+	for _, n := range v {
+		t += n
 	}
-	r.reported = total
-	return w.Write(&e)
+	return t
 }
 
 // Stats returns the counts so far; they are final after Run returns.

@@ -31,3 +31,32 @@ var syscalls = append([]syscallOp{
 	{unix.SYS_TRUNCATE, "truncate", kTruncate},
 	{unix.SYS_FTRUNCATE, "ftruncate", kFtruncate},
 }, legacySyscalls...)
+
+// descSyscalls are the calls the eBPF backend traces besides syscalls:
+// the descriptor table's (fcntl and ioctl only for the commands that dup,
+// set close-on-exec or lock), data moved into files, reads, locks, and
+// io_uring_setup.
+var descSyscalls = append([]syscallOp{
+	{unix.SYS_DUP, "dup", kDup},
+	{unix.SYS_DUP3, "dup3", kDup3},
+	{unix.SYS_FCNTL, "fcntl", kFcntl},
+	{unix.SYS_IOCTL, "ioctl", kIoctl},
+	{unix.SYS_CLOSE_RANGE, "close_range", kCloseRange},
+	{unix.SYS_COPY_FILE_RANGE, "copy_file_range", kCopyFileRange},
+	{unix.SYS_SENDFILE, "sendfile", kSendfile},
+	{unix.SYS_SPLICE, "splice", kSplice},
+	{unix.SYS_PWRITEV2, "pwritev2", kPwritev2},
+	{unix.SYS_FALLOCATE, "fallocate", kFallocate},
+	{unix.SYS_MMAP, "mmap", kMmap},
+	{unix.SYS_MSYNC, "msync", kMsync},
+	{unix.SYS_READ, "read", kRead},
+	{unix.SYS_PREAD64, "pread64", kPread64},
+	{unix.SYS_READV, "readv", kReadv},
+	{unix.SYS_PREADV, "preadv", kPreadv},
+	{unix.SYS_PREADV2, "preadv2", kPreadv2},
+	{unix.SYS_FLOCK, "flock", kFlock},
+	{unix.SYS_IO_URING_SETUP, "io_uring_setup", kIoUringSetup},
+	{unix.SYS_MUNMAP, "munmap", kMunmap},
+	{unix.SYS_OPEN_BY_HANDLE_AT, "open_by_handle_at", kOpenByHandle},
+	{unix.SYS_IO_SETUP, "io_setup", kIoSetup},
+}, legacyDescSyscalls...)

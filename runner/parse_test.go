@@ -103,15 +103,16 @@ func reportOf(ps []Perturbation, counts ...[2]int) *Report {
 func TestRunRejectsBadConfig(t *testing.T) {
 	ps, _ := ParsePerturbations("none")
 	for _, cfg := range []Config{
-		{Command: []string{"true"}, Perturbations: ps},
 		{Command: []string{"true"}, Perturbations: ps, Runs: -1, Duration: time.Second},
 		{Command: []string{"true"}, Perturbations: ps, Runs: 1, Duration: -time.Second},
 		{Command: []string{"true"}, Perturbations: ps, Runs: 1, Timeout: -time.Second},
+		{Command: []string{"true"}, Perturbations: ps, Runs: 1, Parallel: -1},
+		{Command: []string{"true"}, Perturbations: ps, Runs: 1, Syscalls: "nosuchcall"},
 		{Perturbations: ps, Runs: 1},
 	} {
 		if rep, err := Run(context.Background(), cfg); err == nil || rep != nil {
-			t.Errorf("Run(runs %d, duration %v, timeout %v, command %q) = %v, %v; want an error",
-				cfg.Runs, cfg.Duration, cfg.Timeout, cfg.Command, rep, err)
+			t.Errorf("Run(runs %d, duration %v, timeout %v, parallel %d, syscalls %q, command %q) = %v, %v; want an error",
+				cfg.Runs, cfg.Duration, cfg.Timeout, cfg.Parallel, cfg.Syscalls, cfg.Command, rep, err)
 		}
 	}
 }

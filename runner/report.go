@@ -66,18 +66,6 @@ func (t *tally) add(o outcome) {
 	t.durs = append(t.durs, o.dur)
 }
 
-func (t *tally) median() time.Duration {
-	if len(t.durs) == 0 {
-		return 0
-	}
-	d := slices.Clone(t.durs)
-	slices.Sort(d)
-	if n := len(d); n%2 == 0 {
-		return (d[n/2-1] + d[n/2]) / 2
-	}
-	return d[len(d)/2]
-}
-
 func (r *runner) report(elapsed time.Duration, interrupted bool) *Report {
 	return buildReport(r.cfg.Perturbations, r.stats, elapsed, interrupted)
 }
@@ -92,7 +80,7 @@ func buildReport(ps []Perturbation, tallies []*tally, elapsed time.Duration, int
 		lo, hi := stats.Wilson(t.failures, t.runs, stats.Z95)
 		res := Result{
 			Perturbation: p.String(), Runs: t.runs, Failures: t.failures, Timeouts: t.timeouts,
-			CILow: lo, CIHigh: hi, MedianS: t.median().Seconds(), Verdict: Baseline,
+			CILow: lo, CIHigh: hi, MedianS: stats.Median(t.durs).Seconds(), Verdict: Baseline,
 		}
 		if t.runs > 0 {
 			res.Rate = float64(t.failures) / float64(t.runs)

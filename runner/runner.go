@@ -20,24 +20,32 @@ import (
 	"github.com/heisen-dev/heisen/internal/ptrace"
 )
 
-// Config is one comparison.
+// Config is one comparison. Run fills the fields left zero with the
+// defaults below and rejects the rest when they make no sense.
 type Config struct {
 	Command       []string       // program and arguments
 	Dir           string         // working directory; empty means the current one
 	Env           []string       // nil means os.Environ()
-	Perturbations []Perturbation // compared against the first None
+	Perturbations []Perturbation // compared against the first None; empty means None alone
 
-	// Runs is how many times each perturbation runs. With Duration > 0
-	// rounds (one slot per perturbation) go on until Duration has passed,
-	// and Runs, if > 0, caps the runs per perturbation.
+	// Runs is how many times each perturbation runs; 0 means DefaultRuns
+	// unless Duration is set. With Duration > 0 rounds (one slot per
+	// perturbation) go on until Duration has passed, and Runs, if > 0,
+	// caps the runs per perturbation.
 	Runs     int
 	Duration time.Duration
 
-	Timeout  time.Duration // per run; a run that exceeds it fails and its process group is killed
-	Parallel int           // copies started at once in each slot (default 1)
+	Timeout  time.Duration // per run (0 means DefaultTimeout); a run that exceeds it fails and its process group is killed
+	Parallel int           // copies started at once in each slot; 0 means 1
 
-	FailIf   *regexp.Regexp // a match in stdout or stderr fails a run that exited 0
-	Syscalls []int          // for SyscallDelay; nil means the "file" group
+	FailIf *regexp.Regexp // a match in stdout or stderr fails a run that exited 0
+
+	// Syscalls are the system calls SyscallDelay holds: a comma-separated
+	// list of names, as in syscalls(2), and groups ("file": the calls that
+	// name or change files); "" means DefaultSyscalls. Names of a group
+	// this architecture lacks (open on arm64) are skipped; an unknown name
+	// is an error naming it.
+	Syscalls string
 
 	// KeepFailures, if set, is a directory that receives the stdout and
 	// stderr of every failing run as <perturbation>-<n>.stdout/.stderr.
@@ -55,40 +63,25 @@ type Config struct {
 	Progress func(done, total int, so Report)
 }
 
+// The defaults of a Config field left zero.
+const (
+	DefaultRuns     = 20          // per perturbation, when Duration is zero too
+	DefaultTimeout  = time.Minute // per run
+	DefaultSyscalls = "file"      // what SyscallDelay holds
+)
+
 // Run runs the comparison: slots of Parallel copies under one perturbation,
 // interleaved round by round (A B C A B C …) so that drift of the machine
 // hits every perturbation alike. It returns the report when the runs are
 // done; when ctx is cancelled it stops the runs in flight, drops them, and
-// returns what was measured before, with Interrupted set. Errors are only
-// for runs that could not be started at all.
+// returns what was measured before, with Interrupted set. It returns a nil
+// report and an error for a Config it rejects or a comparison it cannot
+// start, and the report with an error when a run could not be started or
+// kept.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if len(cfg.Command) == 0 {
-		return nil, errors.New("runner: no command")
-	}
-	switch {
-	case cfg.Runs < 0 || cfg.Duration < 0 || cfg.Timeout < 0:
-		return nil, fmt.Errorf("runner: negative Runs %d, Duration %v or Timeout %v", cfg.Runs, cfg.Duration, cfg.Timeout)
-	case cfg.Runs == 0 && cfg.Duration == 0:
-		return nil, errors.New("runner: need Runs or Duration")
-	}
-	if cfg.Parallel < 1 {
-		cfg.Parallel = 1
-	}
-	if cfg.Env == nil {
-		cfg.Env = os.Environ()
-	}
-	if len(cfg.Perturbations) == 0 {
-		cfg.Perturbations = []Perturbation{{Kind: None}}
-	}
-	if cfg.Syscalls == nil {
-		nrs, err := ptrace.Syscalls("file")
-		if err != nil {
-			return nil, err
-		}
-		cfg.Syscalls = nrs
-	}
-	if _, err := exec.LookPath(cfg.Command[0]); err != nil {
-		return nil, fmt.Errorf("runner: %w", err)
+	nrs, err := cfg.complete()
+	if err != nil {
+		return nil, err
 	}
 	work, err := os.MkdirTemp("", "heisen-run-")
 	if err != nil {
@@ -104,62 +97,116 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, work: work, cpus: cpus, stats: make([]*tally, len(cfg.Perturbations))}
+	r := &runner{cfg: cfg, syscalls: nrs, work: work, cpus: cpus, stats: make([]*tally, len(cfg.Perturbations))}
 	for i := range r.stats {
 		r.stats[i] = &tally{}
 	}
+	return r.rounds(ctx)
+}
+
+// complete fills the fields left zero with their defaults and checks the
+// others; it returns the numbers of the system calls Syscalls names.
+func (cfg *Config) complete() ([]int, error) {
+	if len(cfg.Command) == 0 {
+		return nil, errors.New("runner: no command")
+	}
+	if cfg.Runs < 0 || cfg.Duration < 0 || cfg.Timeout < 0 || cfg.Parallel < 0 {
+		return nil, fmt.Errorf("runner: negative Runs %d, Duration %v, Timeout %v or Parallel %d", cfg.Runs, cfg.Duration, cfg.Timeout, cfg.Parallel)
+	}
+	if cfg.Runs == 0 && cfg.Duration == 0 {
+		cfg.Runs = DefaultRuns
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Parallel == 0 {
+		cfg.Parallel = 1
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	if len(cfg.Perturbations) == 0 {
+		cfg.Perturbations = []Perturbation{{Kind: None}}
+	}
+	if cfg.Syscalls == "" {
+		cfg.Syscalls = DefaultSyscalls
+	}
+	nrs, err := ptrace.Syscalls(cfg.Syscalls)
+	if err != nil {
+		return nil, fmt.Errorf("runner: syscalls: %w", err)
+	}
+	if _, err := exec.LookPath(cfg.Command[0]); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	return nrs, nil
+}
+
+// rounds runs round after round, one slot per perturbation, until every
+// perturbation has had its runs, Duration has passed, ctx ends or a run
+// cannot be started or kept.
+func (r *runner) rounds(ctx context.Context) (*Report, error) {
+	cfg := r.cfg
 	total := 0
 	if cfg.Runs > 0 {
 		total = cfg.Runs * len(cfg.Perturbations)
 	}
 	start := time.Now()
-	var runErr error
-rounds:
-	for round := 0; ; round++ {
+	var err error
+	more := true
+	for round := 0; more && err == nil; round++ {
 		if cfg.Duration > 0 && round > 0 && time.Since(start) >= cfg.Duration {
 			break
 		}
-		for i, p := range cfg.Perturbations {
-			copies := cfg.Parallel
-			if cfg.Runs > 0 {
-				copies = min(copies, cfg.Runs-r.stats[i].runs)
-			}
-			if copies <= 0 {
-				break rounds
-			}
-			outs, trailPath, err := r.slot(ctx, p, copies)
-			if ctx.Err() != nil {
-				break rounds
-			}
-			if err != nil {
-				runErr = err
-				break rounds
-			}
-			for _, o := range outs {
-				r.stats[i].add(o)
-				r.done++
-				if o.failed {
-					if err := r.keep(p, r.stats[i].runs, o, trailPath); err != nil {
-						runErr = err
-						break rounds
-					}
-				}
-				if cfg.Progress != nil {
-					cfg.Progress(r.done, total, *r.report(time.Since(start), false))
-				}
+		for i := range cfg.Perturbations {
+			if more, err = r.runSlot(ctx, i, total, start); !more || err != nil {
+				break
 			}
 		}
 	}
-	return r.report(time.Since(start), ctx.Err() != nil), runErr
+	return r.report(time.Since(start), ctx.Err() != nil), err
+}
+
+// runSlot runs perturbation i's slot of a round and tallies its runs,
+// keeping the failing ones. It reports whether the rounds go on.
+func (r *runner) runSlot(ctx context.Context, i, total int, start time.Time) (more bool, err error) {
+	p := r.cfg.Perturbations[i]
+	copies := r.cfg.Parallel
+	if r.cfg.Runs > 0 {
+		copies = min(copies, r.cfg.Runs-r.stats[i].runs)
+	}
+	if copies <= 0 {
+		return false, nil
+	}
+	outs, trailPath, err := r.slot(ctx, p, copies)
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, o := range outs {
+		r.stats[i].add(o)
+		r.done++
+		if o.failed {
+			if err := r.keep(p, r.stats[i].runs, o, trailPath); err != nil {
+				return false, err
+			}
+		}
+		if r.cfg.Progress != nil {
+			r.cfg.Progress(r.done, total, *r.report(time.Since(start), false))
+		}
+	}
+	return true, nil
 }
 
 type runner struct {
-	cfg   Config
-	work  string
-	cpus  []int
-	stats []*tally
-	done  int
-	seq   int
+	cfg      Config
+	syscalls []int // Config.Syscalls as numbers
+	work     string
+	cpus     []int
+	stats    []*tally
+	done     int
+	seq      int
 }
 
 // outcome is one finished run.
@@ -237,12 +284,8 @@ func (r *runner) once(ctx context.Context, p Perturbation, seq int) (outcome, er
 	if p.Kind == Unbuffered {
 		argv, env = unbuffered(argv, env)
 	}
-	runCtx := ctx
-	if r.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, r.cfg.Timeout)
-		defer cancel()
-	}
+	runCtx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
 	start := time.Now()
 	var code int
 	if p.Kind == SyscallDelay {
@@ -330,7 +373,7 @@ func exitCode(ps *os.ProcessState, err error) (int, error) {
 func (r *runner) traced(ctx context.Context, delay time.Duration, argv, env []string, stdout, stderr *os.File) (int, error) {
 	cmd := &ptrace.Cmd{Path: argv[0], Args: argv, Env: env, Dir: r.cfg.Dir, Stdout: stdout, Stderr: stderr, Setpgid: true}
 	cfg := &ptrace.Config{
-		Syscalls: r.cfg.Syscalls,
+		Syscalls: r.syscalls,
 		Enter:    func(*ptrace.Stop) ptrace.Action { return ptrace.Action{Delay: delay} },
 	}
 	var trackErr error

@@ -13,17 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heisen-dev/heisen/internal/testcap"
 	"github.com/heisen-dev/heisen/record"
 )
-
-func TestMain(m *testing.M) {
-	if os.Geteuid() != 0 {
-		// syscall-delay needs ptrace of arbitrary children.
-		os.Stdout.WriteString("skipping: heisen run's tests need root (ptrace, SIGSTOP of children)\n")
-		return
-	}
-	os.Exit(m.Run())
-}
 
 // build compiles a test program from testdata.
 func build(t *testing.T, name string) string {
@@ -175,17 +167,19 @@ func TestProofAlwaysAndNeverFail(t *testing.T) {
 
 func TestTimeoutKillsTheGroup(t *testing.T) {
 	dir := t.TempDir()
-	mark := filepath.Join(dir, "survived")
-	// The background child would leave a mark if the group were not killed.
-	script := `(sleep 1; touch "$1") & sleep 30`
+	// Each run starts a background child, writes its pid down and waits
+	// far longer than the timeout.
+	script := `sleep 60 & echo $! >> "$1"; sleep 60`
+	pids := filepath.Join(dir, "pids")
 	start := time.Now()
 	rep := mustRun(t, Config{
-		Command:       []string{"sh", "-c", script, "sh", mark},
+		Command:       []string{"sh", "-c", script, "sh", pids},
 		Perturbations: perturbations(t, "none,syscall-delay=1ms"),
 		Runs:          1,
-		Timeout:       300 * time.Millisecond,
+		Timeout:       time.Second,
 	})
-	if el := time.Since(start); el > 10*time.Second {
+	// Waiting for either sleep would take a minute per run.
+	if el := time.Since(start); el > 45*time.Second {
 		t.Errorf("took %v", el)
 	}
 	for _, r := range rep.Results {
@@ -193,9 +187,19 @@ func TestTimeoutKillsTheGroup(t *testing.T) {
 			t.Errorf("%s: %d failures, %d timeouts; want 1 and 1", r.Perturbation, r.Failures, r.Timeouts)
 		}
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if _, err := os.Stat(mark); err == nil {
-		t.Error("a background process of a timed-out run survived the kill")
+	b, err := os.ReadFile(pids)
+	if err != nil || len(strings.Fields(string(b))) == 0 {
+		// A shell that did not get as far as its child in a second
+		// leaves nothing that could survive: the test would prove nothing.
+		t.Fatalf("no run started its background child before the timeout (%v): machine too slow for this test", err)
+	}
+	for _, f := range strings.Fields(string(b)) {
+		pid, _ := strconv.Atoi(f)
+		// Killed with its group; once its parent is gone too, init reaps it.
+		waitFor(t, 10*time.Second, "the background child of a timed-out run to die", func() (bool, string) {
+			s := procField(pid, "State:")
+			return s == "" || strings.HasPrefix(s, "Z"), fmt.Sprintf("pid %d in state %q", pid, s)
+		})
 	}
 }
 
@@ -247,7 +251,7 @@ func TestOneCPUPinsTheWholeTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(cpus) < 2 {
-		t.Skip("needs a second allowed CPU: pinned and unpinned runs cannot be told apart on one")
+		testcap.Missing(t, "a second allowed CPU (pinned and unpinned runs cannot be told apart on one)", fmt.Errorf("%d allowed", len(cpus)))
 	}
 	out := keptOutput(t, "one-cpu", `grep Cpus_allowed_list /proc/self/status; sh -c 'grep Cpus_allowed_list /proc/self/status'`)
 	want := "Cpus_allowed_list:\t" + strconv.Itoa(cpus[len(cpus)-1]) + "\n"
@@ -280,24 +284,25 @@ func TestCPUContentionPinsBusyProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// A spinner shows its environment once it has exec'd, and spins
+	// (state R, running or runnable) once it has started up.
 	var spinners []int
-	for _, pid := range processTree(os.Getpid())[1:] {
-		env, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-		if strings.Contains(string(env), spinEnv+"=") {
-			spinners = append(spinners, pid)
-			if s := procField(pid, "State:"); !strings.HasPrefix(s, "R") {
-				t.Errorf("spinner %d in state %q, want running", pid, s)
+	waitFor(t, 10*time.Second, "two busy processes running", func() (bool, string) {
+		spinners = spinners[:0]
+		for _, pid := range processTree(os.Getpid())[1:] {
+			env, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+			if strings.Contains(string(env), spinEnv+"=") && strings.HasPrefix(procField(pid, "State:"), "R") {
+				spinners = append(spinners, pid)
 			}
-			if s := procField(pid, "Cpus_allowed_list:"); strings.ContainsAny(s, ",-") {
-				t.Errorf("spinner %d allowed on %q, want one CPU", pid, s)
-			}
+		}
+		return len(spinners) == 2, fmt.Sprintf("%d running", len(spinners))
+	})
+	for _, pid := range spinners {
+		if s := procField(pid, "Cpus_allowed_list:"); strings.ContainsAny(s, ",-") {
+			t.Errorf("spinner %d allowed on %q, want one CPU", pid, s)
 		}
 	}
 	stop()
-	if len(spinners) != 2 {
-		t.Fatalf("found %d busy processes, want 2", len(spinners))
-	}
 	for _, pid := range spinners {
 		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
 			t.Errorf("spinner %d still exists after stop", pid)
@@ -358,10 +363,10 @@ func TestChaosStopsWithinItsShare(t *testing.T) {
 	if share > bound {
 		t.Errorf("stopped %.0f%% of the time, bound is %.0f%% (+10%% and twice the lateness %v)", 100*share, 100*chaosShare, late)
 	}
-	time.Sleep(5 * time.Millisecond)
-	if s := procField(pid, "State:"); strings.HasPrefix(s, "T") {
-		t.Errorf("process left stopped after chaos ended: %q", s)
-	}
+	waitFor(t, 5*time.Second, "the process to run again after chaos ended", func() (bool, string) {
+		s := procField(pid, "State:")
+		return !strings.HasPrefix(s, "T"), fmt.Sprintf("state %q", s)
+	})
 }
 
 // schedSample is what the scheduler says of a process at one instant.
@@ -380,7 +385,7 @@ func readSched(t *testing.T, pid int) schedSample {
 		start := time.Now()
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/schedstat")
 		if err != nil {
-			t.Skipf("no scheduler statistics to measure stops with (CONFIG_SCHED_INFO): %v", err)
+			testcap.Missing(t, "scheduler statistics to measure stops with (CONFIG_SCHED_INFO)", err)
 		}
 		end := time.Now()
 		if end.Sub(start) >= time.Millisecond {
@@ -405,9 +410,15 @@ func switches(t *testing.T, pid int) int {
 }
 
 func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rep, err := Run(ctx, Config{Command: []string{"sleep", "0.05"}, Perturbations: perturbations(t, "none,one-cpu"), Runs: 1000})
+	// Interrupted after the third run, however long runs take here.
+	progress := func(done, _ int, _ Report) {
+		if done == 3 {
+			cancel()
+		}
+	}
+	rep, err := Run(ctx, Config{Command: []string{"sleep", "0.05"}, Perturbations: perturbations(t, "none,one-cpu"), Runs: 1000, Progress: progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +426,7 @@ func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
 		t.Error("not marked interrupted")
 	}
 	n := rep.Results[0].Runs + rep.Results[1].Runs
-	if n == 0 || n >= 2000 {
+	if n < 3 || n >= 2000 {
 		t.Errorf("%d runs measured before the interrupt", n)
 	}
 	if rep.Results[0].Failures != 0 {
@@ -439,7 +450,7 @@ func TestDurationRunsWholeRounds(t *testing.T) {
 func TestRecordKeepsTrailsOfFailingRuns(t *testing.T) {
 	rec, err := record.New(record.Config{})
 	if errors.Is(err, record.ErrUnavailable) {
-		t.Skipf("eBPF unavailable here (needs root, kernel BTF, Linux 6.2 or later, no lockdown): %v", err)
+		testcap.Missing(t, "eBPF (root, kernel BTF, Linux 6.2 or later, no lockdown)", err)
 	}
 	if err != nil {
 		t.Fatalf("eBPF recorder: %v", err)

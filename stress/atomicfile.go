@@ -1,6 +1,9 @@
 package stress
 
-import "github.com/heisen-dev/heisen/atomicfile"
+import (
+	"github.com/heisen-dev/heisen/atomicfile"
+	"github.com/heisen-dev/heisen/trail/atomictrail"
+)
 
 // replaceAtomicfile replaces target with this module's library. It uses
 // AtomicOnly because no other strategy syncs either: stress measures
@@ -9,7 +12,7 @@ import "github.com/heisen-dev/heisen/atomicfile"
 func replaceAtomicfile(ops *fileOps, target string, data []byte, chunk int) error {
 	opts := []atomicfile.Option{atomicfile.AtomicOnly}
 	if ops.tr != nil {
-		opts = append(opts, atomicfile.WithTracer(ops.tr))
+		opts = append(opts, atomicfile.WithTracer(atomictrail.Tracer(ops.tr)))
 	}
 	f, err := atomicfile.Create(target, opts...)
 	if err != nil {

@@ -36,11 +36,11 @@ const (
 )
 
 // The bounds of a run: a version's header numbers writers and writes in
-// fixed-width fields, and every worker and reader holds whole versions in
+// fixed-width fields, and every writer and reader holds whole versions in
 // memory.
 const (
-	MaxWorkers = maxWriter
-	MaxWrites  = maxSeq  // per worker
+	MaxWriters = maxWriter
+	MaxWrites  = maxSeq  // per writer
 	MaxSize    = 1 << 30 // bytes per version
 )
 
@@ -49,7 +49,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // A Header identifies one version: who wrote it, which of its writes it was,
 // how long it is and the checksum of its content.
 type Header struct {
-	Writer int    // 0 is the initial version, workers count from 1
+	Writer int    // 0 is the initial version, writers count from 1
 	Seq    int    // the writer's write number, from 1
 	Len    int    // total length of the version, header included
 	Sum    uint32 // CRC-32C, see the layout above
@@ -65,7 +65,7 @@ func Content(writer, seq, size int) []byte {
 }
 
 // contentInto is Content writing into buf when it has the capacity, so that
-// a worker builds every version in one buffer.
+// a writer builds every version in one buffer.
 func contentInto(buf []byte, writer, seq, size int) []byte {
 	if writer < 0 || writer > maxWriter || seq < 0 || seq > maxSeq || size > maxLen {
 		panic(fmt.Sprintf("stress.Content(%d, %d, %d): out of range", writer, seq, size))

@@ -2,7 +2,7 @@
 //
 // W writer processes replace one target file N times each with one of
 // [Strategies] while R reader processes read it continuously. Every process
-// is real: Run starts them by re-executing a binary that calls [WorkerMain]
+// (a worker: a writer or a reader) is real: Run starts them by re-executing a binary that calls [WorkerMain]
 // (the heisen binary's hidden "stress-worker" command, or a test binary
 // whose TestMain checks [WorkerEnv]), and holds them on a pipe until all
 // are running, so they start within microseconds of each other.

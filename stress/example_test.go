@@ -33,7 +33,7 @@ func ExampleRun() {
 	dir, _ := os.MkdirTemp("", "stress")
 	defer os.RemoveAll(dir)
 	res, err := stress.Run(context.Background(), stress.Config{
-		Strategy: "timestamp", Dir: dir, Workers: 4, Writes: 250, Size: 4096, Chunk: 1024, Readers: 1,
+		Strategy: "timestamp", Dir: dir, Writers: 4, Writes: 250, Size: 4096, Chunk: 1024, Readers: 1,
 		Self: stress.Exec{Path: exe, Args: []string{exe}, Env: []string{stress.WorkerEnv + "=1"}},
 	})
 	if err != nil {

@@ -19,6 +19,10 @@ import (
 var raceKinds = []analyze.Kind{analyze.TempCollision, analyze.SharedInodeWrite, analyze.TornRename,
 	analyze.WriteAfterRename, analyze.InPlaceRewrite}
 
+// predictionKinds are the findings that predict a race from a run where
+// it need not have happened.
+var predictionKinds = []analyze.Kind{analyze.PredictableTemp, analyze.UnlockedUpdate}
+
 // maxUnattributedGap bounds how long before a corrupt version without a
 // readable source (an empty file) a finding may end and still explain it.
 const maxUnattributedGap = time.Second
@@ -33,6 +37,10 @@ const maxUnattributedGap = time.Second
 // race finding that ended at most a second before it was seen. It returns
 // how many corruptions it linked.
 //
+// Explain also keeps analyze's predictions (predictable-temp,
+// unlocked-update) in Result.Predicted, so a run without corruption can
+// still say what would corrupt its target.
+//
 // Only this run's files are considered, so rounds sharing a trail file do
 // not explain each other. The trail's lines, appended by several
 // processes, are sorted by time before analysis.
@@ -43,6 +51,12 @@ func Explain(r *Result) (int, error) {
 	findings, err := analyzeTrail(r.Trail, filepath.Dir(r.Target))
 	if err != nil {
 		return 0, err
+	}
+	r.Predicted = nil
+	for _, f := range findings {
+		if slices.Contains(predictionKinds, f.Kind) {
+			r.Predicted = append(r.Predicted, f)
+		}
 	}
 	n := 0
 	for i := range r.Corrupt {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,35 @@ func TestMatch(t *testing.T) {
 	}
 	if got := match(empty, pids, all); got == nil || got.Kind == analyze.UnsyncedRename {
 		t.Errorf("an empty version matched %+v, want the race just before it", got)
+	}
+}
+
+// One worker cannot collide with itself, yet its trail predicts the race
+// of its strategy: the clock or the pid in the temp name. The story's fix
+// and atomicfile predict nothing.
+func TestExplainPredictsWithoutCorruption(t *testing.T) {
+	for _, tc := range []struct{ strategy, note string }{
+		{"timestamp", "clock-derived: "}, {"millis", "the Unix time in milliseconds"}, {"pid", "pid-derived: "},
+		{"uuid", ""}, {"atomicfile", ""},
+	} {
+		cfg := config(t, tc.strategy, 1, 30, 0)
+		cfg.Trail = filepath.Join(cfg.Dir, "trail.jsonl")
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Explain(res); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Corrupt) > 0 {
+			t.Fatalf("%s: one worker corrupted its target: %+v", tc.strategy, res.Corrupt[0])
+		}
+		switch {
+		case tc.note == "" && len(res.Predicted) > 0:
+			t.Errorf("%s: predicted %s: %s", tc.strategy, res.Predicted[0].Kind, res.Predicted[0].Message)
+		case tc.note != "" && (len(res.Predicted) != 1 || res.Predicted[0].Kind != analyze.PredictableTemp ||
+			!strings.Contains(res.Predicted[0].Note, tc.note)):
+			t.Errorf("%s: predictions %v, want one predictable-temp whose note says %q", tc.strategy, res.Predicted, tc.note)
+		}
 	}
 }

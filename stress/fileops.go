@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fileOps makes a worker's file operations and, when tr is set, leaves one
+// fileOps makes a writer's file operations and, when tr is set, leaves one
 // trail event per operation: the log line of the story, with the temp
 // name, the pid and the time, plus the inode so that analyze can tell two
 // opens of one name from two files.
@@ -63,7 +63,16 @@ func (ops *fileOps) rename(from, to string) error {
 	return err
 }
 
-// event fills what every trail event of a worker has. A failed operation
+func (ops *fileOps) remove(path string) error {
+	err := os.Remove(path)
+	if ops.tr != nil {
+		e := ops.event(trail.OpUnlink, path, err)
+		ops.tr.Write(&e)
+	}
+	return err
+}
+
+// event fills what every trail event of a writer has. A failed operation
 // carries its errno name and ret -1, as the syscall returned.
 func (ops *fileOps) event(op trail.Op, path string, err error) trail.Event {
 	e := trail.Event{

@@ -3,22 +3,23 @@ package stress
 import (
 	"os"
 	"testing"
+
+	"github.com/heisen-dev/heisen/internal/reexec"
 )
 
-// TestMain makes the test binary its own worker: Run re-executes it with
-// WorkerEnv set, so tests use real processes as heisen stress does.
+// TestMain makes the test binary its own worker: Run re-executes it as a
+// "worker", so tests use real processes as heisen stress does.
 func TestMain(m *testing.M) {
-	if os.Getenv(WorkerEnv) == "1" {
-		os.Exit(WorkerMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
+	reexec.Main(m, map[string]func() error{
+		"worker": func() error {
+			os.Exit(WorkerMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+			return nil
+		},
+	})
 }
 
 // testSelf starts workers from this test binary.
 func testSelf(t testing.TB) Exec {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Exec{Path: exe, Args: []string{exe}, Env: []string{WorkerEnv + "=1"}}
+	exe := reexec.Self(t)
+	return Exec{Path: exe, Args: []string{exe}, Env: []string{reexec.Env + "=worker"}}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/heisen-dev/heisen/analyze"
 	"github.com/heisen-dev/heisen/internal/stats"
 )
 
@@ -50,14 +51,19 @@ type Plan struct {
 // round added up.
 type Summary struct {
 	Strategy, Observer string
-	Workers            int
-	Writes, Failed     int
+	Writers            int
+	Writes, Failed     int    // Failed as in Result: the system's errors, not collisions
+	FirstErr           string // the first of those errors
+	Collided           int
 	Elapsed            time.Duration // time the writers ran, all rounds
 	Corrupt            []Corruption
-	Explained          int    // corruptions linked to an analyze finding (trail observer)
-	Trail              string // the trail file every round appended to ("" without one)
-	Runs               int    // rounds that ran; 0 when a stop came first
-	Interrupted        bool
+	Explained          int // corruptions linked to an analyze finding (trail observer)
+	// Predicted holds one prediction of each kind analyze made from the
+	// rounds' trails (Result.Predicted), the first of each.
+	Predicted   []*analyze.Finding
+	Trail       string // the trail file every round appended to ("" without one)
+	Runs        int    // rounds that ran; 0 when a stop came first
+	Interrupted bool
 }
 
 // Rate is corruptions per 1,000 writes.
@@ -99,7 +105,8 @@ func (s *Summary) Ratios(base *Summary) (rate, speed float64) {
 // Execute runs the plan and returns one Summary per strategy × observer, in
 // plan order, and one note per observer it skipped. After ctx ends it
 // returns the cells measured so far, the cell under way marked Interrupted
-// and the cells not begun left out.
+// and the cells not begun left out. On an error it returns the cells with
+// a round measured beside it.
 func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 	var notes []string
 	var observers []string
@@ -123,7 +130,7 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 	var cells []*Summary
 	for _, s := range p.Strategies {
 		for _, o := range observers {
-			cells = append(cells, &Summary{Strategy: s, Observer: o, Workers: p.Config.Workers})
+			cells = append(cells, &Summary{Strategy: s, Observer: o, Writers: p.Config.Writers})
 		}
 	}
 	for round := 1; round <= rounds; round++ {
@@ -135,7 +142,7 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 			cfg.Strategy, cfg.Observer = cell.Strategy, cell.Observer
 			cfg.Dir = filepath.Join(p.Dir, fmt.Sprintf("%s-%s-%d", cell.Strategy, cell.Observer, round))
 			if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-				return cells, notes, fmt.Errorf("stress: %w", err)
+				return ran(cells), notes, fmt.Errorf("stress: %w", err)
 			}
 			// Split the budget: every round gets its share, the last one
 			// the remainder, so the cell's total is exactly the budget.
@@ -161,12 +168,10 @@ func (p *Plan) Execute(ctx context.Context) ([]*Summary, []string, error) {
 			}
 			res, err := Run(ctx, cfg)
 			if err != nil {
-				return cells, notes, err
+				return ran(cells), notes, err
 			}
-			if len(res.Corrupt) > 0 {
-				if _, err := Explain(res); err != nil {
-					return cells, notes, err
-				}
+			if _, err := Explain(res); err != nil {
+				return ran(cells), notes, err
 			}
 			cell.Add(res)
 			if res.Interrupted {
@@ -184,7 +189,7 @@ func ran(cells []*Summary) []*Summary {
 // Add adds the counts of one run to s.
 func (s *Summary) Add(r *Result) {
 	if s.Strategy == "" {
-		s.Strategy, s.Observer, s.Workers = r.Strategy, r.Observer, r.Workers
+		s.Strategy, s.Observer, s.Writers = r.Strategy, r.Observer, r.Writers
 	}
 	for _, c := range r.Corrupt {
 		if c.Finding != nil {
@@ -194,8 +199,17 @@ func (s *Summary) Add(r *Result) {
 	s.Runs++
 	s.Writes += r.Writes
 	s.Failed += r.Failed
+	s.Collided += r.Collided
+	if s.FirstErr == "" {
+		s.FirstErr = r.FirstErr
+	}
 	s.Elapsed += r.Elapsed
 	s.Corrupt = append(s.Corrupt, r.Corrupt...)
+	for _, f := range r.Predicted {
+		if !slices.ContainsFunc(s.Predicted, func(g *analyze.Finding) bool { return g.Kind == f.Kind }) {
+			s.Predicted = append(s.Predicted, f)
+		}
+	}
 	if r.Trail != "" {
 		s.Trail = r.Trail
 	}

@@ -18,9 +18,9 @@ import (
 	"github.com/heisen-dev/heisen/analyze"
 )
 
-// Exec is how Run starts a worker: the program, its argv (Args[0] is the
-// name the program sees) and extra environment. The worker arguments are
-// appended to Args. For the heisen binary that is itself with the hidden
+// Exec is how Run starts a worker, the process that plays a writer or a
+// reader: the program, its argv (Args[0] is the name the program sees)
+// and extra environment. The worker's arguments are appended to Args. For the heisen binary that is itself with the hidden
 // command "stress-worker"; for a test binary, itself with WorkerEnv=1.
 type Exec struct {
 	Path string
@@ -34,14 +34,14 @@ type Config struct {
 	Strategy string
 	Observer string        // a label for reports; the observation itself is Wrap, Trail or Attach
 	Dir      string        // the run's directory; the target is Dir/target. Must exist.
-	Workers  int           // writer processes
+	Writers  int           // writer processes
 	Writes   int           // per writer, at most MaxWrites; 0 means until Duration
 	Duration time.Duration // used when Writes is 0
 	Size     int           // bytes per version, at most MaxSize
 	Chunk    int           // bytes per write(2); 0 writes each version at once
 	Readers  int           // reader processes
 	Think    Think         // pause between a writer's writes
-	Self     Exec          // how to start a worker process
+	Self     Exec          // how to start a writer or reader process
 	Wrap     []string      // a command writers run under, e.g. strace -f -o /dev/null
 	Trail    string        // the run's trail: every writer appends to it, or Attach writes it; "" leaves none
 	Attach   Attach        // an observer outside the writers, e.g. an eBPF recorder; nil for none
@@ -90,16 +90,27 @@ type Corruption struct {
 // Result is what one run measured.
 type Result struct {
 	Strategy, Observer string
-	Workers            int
+	Writers            int
 	Writes             int // replaces attempted, failed ones included
-	Failed             int // replaces that returned an error (a collision often makes rename fail)
-	FirstErr           string
-	Reads, Versions    int // reads by readers, and distinct versions they saw
-	Elapsed            time.Duration
-	Corrupt            []Corruption
-	PIDs               map[int]int // writer id → pid, to match trail lines to versions
-	Target, Trail      string
-	Interrupted        bool
+	// Failed counts replaces that returned an error of the system (a full
+	// disk, a permission), FirstErr the first of them. A strategy that
+	// works never fails; a run with failures did not measure what it says.
+	Failed   int
+	FirstErr string
+	// Collided counts renames that found their temp gone because another
+	// writer with the same temp name renamed (or, failing, removed) it
+	// first: the race itself,
+	// not a failure (strategies timestamp and millis).
+	Collided        int
+	Reads, Versions int // reads by readers, and distinct versions they saw
+	Elapsed         time.Duration
+	Corrupt         []Corruption
+	// Predicted holds analyze's predictions from the run's trail (Explain
+	// fills it): races the run could have had, though it may have had none.
+	Predicted     []*analyze.Finding
+	PIDs          map[int]int // writer id → pid, to match trail lines to versions
+	Target, Trail string
+	Interrupted   bool
 }
 
 // Run starts the readers and writers of one run, releases them together,
@@ -111,10 +122,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("stress: unknown strategy %q (want one of %v)", cfg.Strategy, Strategies)
 	}
 	switch {
-	case cfg.Workers < 1 || cfg.Readers < 0 || cfg.Writes < 0 || cfg.Writes == 0 && cfg.Duration <= 0:
-		return nil, fmt.Errorf("stress: need at least one worker and a number of writes or a duration")
-	case cfg.Workers > MaxWorkers || cfg.Writes > MaxWrites || cfg.Size > MaxSize:
-		return nil, fmt.Errorf("stress: %d workers, %d writes each, %d bytes: want at most %d, %d and %d", cfg.Workers, cfg.Writes, cfg.Size, MaxWorkers, MaxWrites, MaxSize)
+	case cfg.Writers < 1 || cfg.Readers < 0 || cfg.Writes < 0 || cfg.Writes == 0 && cfg.Duration <= 0:
+		return nil, fmt.Errorf("stress: need at least one writer and a number of writes or a duration")
+	case cfg.Writers > MaxWriters || cfg.Writes > MaxWrites || cfg.Size > MaxSize:
+		return nil, fmt.Errorf("stress: %d writers, %d writes each, %d bytes: want at most %d, %d and %d", cfg.Writers, cfg.Writes, cfg.Size, MaxWriters, MaxWrites, MaxSize)
 	}
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
@@ -126,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("stress: create target: %w", err)
 	}
 	r := &run{cfg: cfg, res: &Result{
-		Strategy: cfg.Strategy, Observer: cfg.Observer, Workers: cfg.Workers,
+		Strategy: cfg.Strategy, Observer: cfg.Observer, Writers: cfg.Writers,
 		Target: target, Trail: cfg.Trail, PIDs: map[int]int{},
 	}, msgs: make(chan childMsg, 256), seen: map[string]bool{}, progress: map[*child]message{}}
 	defer r.finish()
@@ -143,6 +154,7 @@ type run struct {
 	// stopObserver stops Config.Attach's observer; nil without one or
 	// once stopped.
 	stopObserver func() error
+	began        time.Time // when the processes were released; zero before
 }
 
 type child struct {
@@ -163,13 +175,71 @@ type childMsg struct {
 	eof bool // stdout closed: the process has exited or is exiting
 }
 
+// execute runs the phases of a run in order: start every process, wait
+// until each has said hello, attach the observer, release the writers and
+// collect until they are done, stop the observer, stop and collect the
+// readers, reap, and check the version left on disk. When ctx ends, in
+// whichever phase, the run ends the same way (see interrupted).
 func (r *run) execute(ctx context.Context, target string) (*Result, error) {
-	cfg := r.cfg
 	barrierR, barrierW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("stress: barrier pipe: %w", err)
 	}
 	defer barrierW.Close()
+	err = r.startAll(target, barrierR)
+	barrierR.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.awaitHellos(ctx); err != nil {
+		return r.interrupted(err)
+	}
+	if err := r.attach(ctx); err != nil {
+		return nil, err
+	}
+	r.began = time.Now()
+	barrierW.Close() // releases every process at once
+	if err := r.collectWriters(ctx); err != nil {
+		return r.interrupted(err)
+	}
+	if err := r.stopObserving(); err != nil {
+		return nil, err
+	}
+	if err := r.collectReaders(ctx); err != nil {
+		return r.interrupted(err)
+	}
+	if err := r.reap(); err != nil {
+		return nil, err
+	}
+	r.checkLast(target)
+	r.sumProgress()
+	r.report()
+	return r.res, nil
+}
+
+// errInterrupted is what a phase returns when ctx ended during it.
+var errInterrupted = errors.New("stress: interrupted")
+
+// interrupted turns a phase's error into Run's result: an interruption
+// returns what was measured so far, with the time since the release (none
+// before it), and finish then kills every process; any other error is
+// returned as is.
+func (r *run) interrupted(err error) (*Result, error) {
+	if !errors.Is(err, errInterrupted) {
+		return nil, err
+	}
+	r.res.Interrupted = true
+	if !r.began.IsZero() && r.res.Elapsed == 0 {
+		r.res.Elapsed = time.Since(r.began)
+	}
+	r.sumProgress()
+	return r.res, nil
+}
+
+// startAll starts the readers, then the writers, each holding the read end
+// of the barrier pipe, which stays shut until execute releases them.
+func (r *run) startAll(target string, barrier *os.File) error {
+	cfg := r.cfg
 	base := spec{Target: target, Size: cfg.Size, Chunk: cfg.Chunk, Strategy: cfg.Strategy, Think: cfg.Think.String()}
 	if cfg.Attach == nil {
 		base.Trail = cfg.Trail
@@ -180,7 +250,7 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 		if role == "writer" {
 			s.Writes = cfg.Writes
 		}
-		c, err := r.start(s, wrap, barrierR)
+		c, err := r.start(s, wrap, barrier)
 		if err != nil {
 			return err
 		}
@@ -189,26 +259,27 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 	}
 	for i := 1; i <= cfg.Readers; i++ {
 		if err := start("reader", i, nil); err != nil {
-			barrierR.Close()
-			return nil, err
+			return err
 		}
 	}
-	for i := 1; i <= cfg.Workers; i++ {
+	for i := 1; i <= cfg.Writers; i++ {
 		if err := start("writer", i, cfg.Wrap); err != nil {
-			barrierR.Close()
-			return nil, err
+			return err
 		}
 	}
-	barrierR.Close()
-	// Release nobody until every process said hello: a process still
-	// starting up (or being set up by strace) would start late.
-	hellos := 0
-	for hellos < len(r.children) {
+	return nil
+}
+
+// awaitHellos releases nobody until every process said hello: a process
+// still starting up (or being set up by strace) would start late. It
+// records each writer's pid.
+func (r *run) awaitHellos(ctx context.Context) error {
+	for hellos := 0; hellos < len(r.children); {
 		select {
 		case m := <-r.msgs:
 			if m.eof {
 				m.c.eofSeen = true
-				return nil, r.childFailed(m.c)
+				return r.childFailed(m.c)
 			}
 			if m.msg.T == "hello" {
 				hellos++
@@ -217,36 +288,45 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 				}
 			}
 		case <-ctx.Done():
-			r.res.Interrupted = true
-			return r.res, nil
+			return errInterrupted
 		}
 	}
-	if cfg.Attach != nil {
-		var pids []int
-		for _, pid := range r.res.PIDs {
-			pids = append(pids, pid)
-		}
-		if r.stopObserver, err = cfg.Attach(ctx, pids, cfg.Trail); err != nil {
-			return nil, fmt.Errorf("stress: observer %s: %w", cfg.Observer, err)
-		}
+	return nil
+}
+
+// attach starts Config.Attach's observer on the writers' pids.
+func (r *run) attach(ctx context.Context) error {
+	if r.cfg.Attach == nil {
+		return nil
 	}
-	began := time.Now()
-	barrierW.Close()
+	var pids []int
+	for _, pid := range r.res.PIDs {
+		pids = append(pids, pid)
+	}
+	var err error
+	if r.stopObserver, err = r.cfg.Attach(ctx, pids, r.cfg.Trail); err != nil {
+		return fmt.Errorf("stress: observer %s: %w", r.cfg.Observer, err)
+	}
+	return nil
+}
+
+// collectWriters takes messages until every writer is done, stopping the
+// writers when a run for a duration ends, and reports progress.
+func (r *run) collectWriters(ctx context.Context) error {
 	var deadline <-chan time.Time
-	if cfg.Writes == 0 {
-		t := time.NewTimer(cfg.Duration)
+	if r.cfg.Writes == 0 {
+		t := time.NewTimer(r.cfg.Duration)
 		defer t.Stop()
 		deadline = t.C
 	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	writersLeft := cfg.Workers
-	for writersLeft > 0 {
+	for writersLeft := r.cfg.Writers; writersLeft > 0; {
 		select {
 		case m := <-r.msgs:
 			ended, err := r.take(m)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if ended && m.c.role == "writer" {
 				writersLeft--
@@ -255,55 +335,71 @@ func (r *run) execute(ctx context.Context, target string) (*Result, error) {
 			deadline = nil
 			r.stop("writer")
 		case <-tick.C:
-			r.report(began)
+			r.report()
 		case <-ctx.Done():
-			r.res.Interrupted = true
-			r.res.Elapsed = time.Since(began)
-			r.sumProgress()
-			return r.res, nil
+			return errInterrupted
 		}
 	}
-	r.res.Elapsed = time.Since(began)
-	if stop := r.stopObserver; stop != nil {
-		r.stopObserver = nil
-		if err := stop(); err != nil {
-			return nil, fmt.Errorf("stress: observer %s: %w", cfg.Observer, err)
-		}
+	r.res.Elapsed = time.Since(r.began)
+	return nil
+}
+
+// stopObserving stops the observer once the writers are done, so that its
+// error is the run's.
+func (r *run) stopObserving() error {
+	stop := r.stopObserver
+	if stop == nil {
+		return nil
 	}
-	// Writers are done: stop the readers and collect their last reports.
+	r.stopObserver = nil
+	if err := stop(); err != nil {
+		return fmt.Errorf("stress: observer %s: %w", r.cfg.Observer, err)
+	}
+	return nil
+}
+
+// collectReaders stops the readers and takes their last reports.
+func (r *run) collectReaders(ctx context.Context) error {
 	r.stop("reader")
-	for readersLeft := cfg.Readers; readersLeft > 0; {
+	for readersLeft := r.cfg.Readers; readersLeft > 0; {
 		select {
 		case m := <-r.msgs:
 			ended, err := r.take(m)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if ended {
 				readersLeft--
 			}
 		case <-ctx.Done():
-			r.res.Interrupted = true
-			r.sumProgress()
-			return r.res, nil
+			return errInterrupted
 		}
 	}
+	return nil
+}
+
+// reap waits for every process to exit and fails on any that failed.
+func (r *run) reap() error {
 	for _, c := range r.children {
 		<-c.exited
 		if c.waitErr != nil {
-			return nil, r.childFailed(c)
+			return r.childFailed(c)
 		}
 	}
-	// The last version stays on disk: check it too.
-	if b, err := os.ReadFile(target); err == nil {
-		if v := Validate(b); v.Kind != Valid {
-			r.addCorrupt(message{Version: versionID(b), Claims: v.claims(), Kind: v.Kind.String(), Reason: v.Reason, Explain: v.Explain(),
-				Sources: v.Sources(), Size: len(b), At: time.Now().UnixNano()}, "heisen at the end")
-		}
+	return nil
+}
+
+// checkLast validates the version left on disk, which no reader may have
+// seen.
+func (r *run) checkLast(target string) {
+	b, err := os.ReadFile(target)
+	if err != nil {
+		return
 	}
-	r.sumProgress()
-	r.report(began)
-	return r.res, nil
+	if v := Validate(b); v.Kind != Valid {
+		r.addCorrupt(message{Version: versionID(b), Claims: v.claims(), Kind: v.Kind.String(), Reason: v.Reason, Explain: v.Explain(),
+			Sources: v.Sources(), Size: len(b), At: time.Now().UnixNano()}, "heisen at the end")
+	}
 }
 
 // start launches one child. Each child leads its own process group so
@@ -407,11 +503,12 @@ func (r *run) addCorrupt(m message, who string) {
 
 // sumProgress totals the latest counts of every child into the result.
 func (r *run) sumProgress() {
-	r.res.Writes, r.res.Failed, r.res.Reads, r.res.Versions = 0, 0, 0, 0
+	r.res.Writes, r.res.Failed, r.res.Collided, r.res.Reads, r.res.Versions = 0, 0, 0, 0, 0
 	for c, m := range r.progress {
 		if c.role == "writer" {
 			r.res.Writes += m.N
 			r.res.Failed += m.Failed
+			r.res.Collided += m.Collided
 			if r.res.FirstErr == "" {
 				r.res.FirstErr = m.FirstErr
 			}
@@ -422,14 +519,14 @@ func (r *run) sumProgress() {
 	}
 }
 
-func (r *run) report(began time.Time) {
+func (r *run) report() {
 	if r.cfg.Progress == nil {
 		return
 	}
 	r.sumProgress()
-	p := Progress{Writes: r.res.Writes, Corrupt: len(r.res.Corrupt), Elapsed: time.Since(began)}
+	p := Progress{Writes: r.res.Writes, Corrupt: len(r.res.Corrupt), Elapsed: time.Since(r.began)}
 	if r.cfg.Writes > 0 {
-		p.Total = r.cfg.Writes * r.cfg.Workers
+		p.Total = r.cfg.Writes * r.cfg.Writers
 	} else {
 		p.Duration = r.cfg.Duration
 	}
@@ -452,7 +549,9 @@ func (r *run) childFailed(c *child) error {
 	if err == nil {
 		err = errors.New("exited before reporting its counts")
 	}
-	return fmt.Errorf("stress: %s %d: %w: %s", c.role, c.id, err, bytes.TrimSpace(c.stderr.Bytes()))
+	// The child's own message names it already ("stress writer 1: …").
+	msg := bytes.TrimPrefix(bytes.TrimSpace(c.stderr.Bytes()), fmt.Appendf(nil, "stress %s %d: ", c.role, c.id))
+	return fmt.Errorf("stress: %s %d: %w: %s", c.role, c.id, err, msg)
 }
 
 // finish kills the process group of every child still running and waits

@@ -9,15 +9,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heisen-dev/heisen/internal/testcap"
+	"golang.org/x/sys/unix"
 )
 
 func config(t *testing.T, strategy string, workers, writes, readers int) Config {
 	return Config{
 		Strategy: strategy, Observer: "none", Dir: t.TempDir(),
-		Workers: workers, Writes: writes, Size: 4096, Chunk: 1024, Readers: readers,
+		Writers: workers, Writes: writes, Size: 4096, Chunk: 1024, Readers: readers,
 		Self: testSelf(t),
 	}
 }
@@ -39,7 +43,7 @@ func runUntilCorrupt(t *testing.T, cfg Config, tries int) *Result {
 		}
 		t.Logf("try %d: %d writes, no corruption", i+1, res.Writes)
 	}
-	t.Fatalf("%s: no corruption in %d runs of %d×%d writes", cfg.Strategy, tries, cfg.Workers, cfg.Writes)
+	t.Fatalf("%s: no corruption in %d runs of %d×%d writes", cfg.Strategy, tries, cfg.Writers, cfg.Writes)
 	return nil
 }
 
@@ -48,12 +52,17 @@ func TestTimestampCorrupts(t *testing.T) {
 	if res.Writes != 1600 {
 		t.Errorf("writes = %d, want 1600", res.Writes)
 	}
+	// A rename that finds the shared temp already renamed is the race,
+	// not a failure of the system.
+	if res.Failed != 0 {
+		t.Errorf("%d writes failed (first: %s); collisions are not failures", res.Failed, res.FirstErr)
+	}
 	for _, c := range res.Corrupt {
 		if c.Kind == Valid || c.Reason == "" || c.SeenBy == "" || c.Version == "" {
 			t.Errorf("corruption not described: %+v", c)
 		}
 	}
-	t.Logf("%d corrupt versions in %d writes (%d failed renames); first: %s %s", len(res.Corrupt), res.Writes, res.Failed, res.Corrupt[0].Kind, res.Corrupt[0].Explain)
+	t.Logf("%d corrupt versions in %d writes (%d renames lost to a collision); first: %s %s", len(res.Corrupt), res.Writes, res.Collided, res.Corrupt[0].Kind, res.Corrupt[0].Explain)
 }
 
 func TestInplaceCorrupts(t *testing.T) {
@@ -83,6 +92,65 @@ func TestSafeStrategiesStayClean(t *testing.T) {
 			t.Logf("%d writes, %d reads, %d distinct versions seen, %v", res.Writes, res.Reads, res.Versions, res.Elapsed)
 		})
 	}
+}
+
+// On a full file system replaces fail: each is counted with the first
+// error, and none leaves its temp file behind.
+func TestFullDiskCountsFailedWrites(t *testing.T) {
+	for _, s := range []string{"timestamp", "uuid", "atomicfile"} {
+		t.Run(s, func(t *testing.T) {
+			cfg := config(t, s, 4, 10, 1)
+			// Room for the target, not for a temp beside it: every
+			// replace fails, however the writers interleave.
+			cfg.Dir, cfg.Size = mountTmpfs(t, "size=256k"), 150000
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Writes != 40 || res.Failed == 0 || !strings.Contains(res.FirstErr, "no space left on device") {
+				t.Fatalf("%d of %d writes failed, the first error %q; want failures with ENOSPC", res.Failed, res.Writes, res.FirstErr)
+			}
+			// A unique temp never fits beside the target. A shared
+			// clock-named temp is the race itself: one writer's rename or
+			// removal frees the space another's write then uses, or
+			// leaves it no temp to rename (collided), so only its
+			// failures are guaranteed.
+			if s != "timestamp" && (res.Failed != 40 || res.Collided != 0) {
+				t.Errorf("%d failed and %d collided of 40 writes of unique temps; want 40 failed", res.Failed, res.Collided)
+			}
+			temps, _ := filepath.Glob(filepath.Join(cfg.Dir, "*.tmp"))
+			if len(temps) > 0 {
+				t.Errorf("failed writes left %d temp files: %v", len(temps), temps)
+			}
+		})
+	}
+}
+
+// A worker that fails is named once, with its own message.
+func TestWorkerFailureSaysWhoOnce(t *testing.T) {
+	cfg := config(t, "uuid", 1, 10, 0)
+	cfg.Trail = filepath.Join(cfg.Dir, "missing", "trail.jsonl")
+	_, err := Run(context.Background(), cfg)
+	if err == nil || strings.Count(err.Error(), "writer 1") != 1 || !strings.Contains(err.Error(), cfg.Trail) {
+		t.Fatalf("got %v, want an error naming writer 1 once and the trail", err)
+	}
+	t.Log(err)
+}
+
+// mountTmpfs mounts a tmpfs with opts on a fresh directory, unmounted when
+// the test ends.
+func mountTmpfs(t *testing.T, opts string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
+		testcap.Missing(t, "root (CAP_SYS_ADMIN) to mount a tmpfs", err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
 }
 
 func TestDuration(t *testing.T) {
@@ -122,9 +190,31 @@ func TestInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Interrupted || res.Writes == 0 {
-		t.Fatalf("interrupted = %v, writes = %d", res.Interrupted, res.Writes)
+	if !res.Interrupted || res.Writes == 0 || res.Elapsed <= 0 {
+		t.Fatalf("interrupted = %v, writes = %d, elapsed = %v", res.Interrupted, res.Writes, res.Elapsed)
 	}
+	assertGone(t, res)
+}
+
+// A run cancelled before any write ends as one cancelled later does: no
+// error, Interrupted, and no process left.
+func TestInterruptBeforeRelease(t *testing.T) {
+	cfg := config(t, "uuid", 2, 10, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted {
+		t.Fatalf("a run with a cancelled context returned Interrupted = false: %+v", res)
+	}
+	assertGone(t, res)
+}
+
+// assertGone fails unless every writer process of res has been reaped.
+func assertGone(t *testing.T, res *Result) {
+	t.Helper()
 	for id, pid := range res.PIDs {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("writer %d (pid %d) still exists after Run returned: %v", id, pid, err)
@@ -177,7 +267,7 @@ func TestTrail(t *testing.T) {
 // run and report.
 func TestStraceWrap(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is not installed (the Debian package strace); .ci/run installs it")
+		testcap.Missing(t, "strace (the Debian package strace, which .ci/run installs)", err)
 	}
 	cfg := config(t, "uuid", 2, 50, 1)
 	cfg.Wrap = []string{"strace", "-f", "-o", "/dev/null"}
@@ -226,17 +316,17 @@ func TestAttach(t *testing.T) {
 
 func TestRunRejectsWhatHeadersCannotHold(t *testing.T) {
 	for _, mod := range []func(*Config){
-		func(c *Config) { c.Workers = MaxWorkers + 1 },
+		func(c *Config) { c.Writers = MaxWriters + 1 },
 		func(c *Config) { c.Writes = MaxWrites + 1 },
 		func(c *Config) { c.Size = MaxSize + 1 },
 	} {
 		cfg := config(t, "uuid", 2, 10, 0)
 		mod(&cfg)
 		if res, err := Run(context.Background(), cfg); err == nil || res != nil {
-			t.Errorf("Run(%d workers, %d writes, %d bytes) = %v, %v; want an error", cfg.Workers, cfg.Writes, cfg.Size, res, err)
+			t.Errorf("Run(%d workers, %d writes, %d bytes) = %v, %v; want an error", cfg.Writers, cfg.Writes, cfg.Size, res, err)
 		}
 		if entries, _ := os.ReadDir(cfg.Dir); len(entries) > 0 {
-			t.Errorf("Run(%d workers, %d writes, %d bytes) wrote %d files", cfg.Workers, cfg.Writes, cfg.Size, len(entries))
+			t.Errorf("Run(%d workers, %d writes, %d bytes) wrote %d files", cfg.Writers, cfg.Writes, cfg.Size, len(entries))
 		}
 	}
 }

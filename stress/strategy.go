@@ -2,8 +2,10 @@ package stress
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -11,7 +13,7 @@ import (
 	"time"
 )
 
-// Strategies lists the ways a worker can replace the target, in the order
+// Strategies lists the ways a writer can replace the target, in the order
 // reports show them: the story's bug first, then other predictable names,
 // writing in place, the story's fix, and this module's library.
 //
@@ -66,16 +68,36 @@ func replacerFor(strategy string, rnd *rand.Rand) (replacer, error) {
 }
 
 // writeAndRename is the temp-then-rename pattern every predictable-name
-// strategy shares; only the name differs.
+// strategy shares; only the name differs. A replace that fails removes its
+// temp file, as a careful program does, so a full disk does not fill up
+// with them; a temp already gone (renamed by a colliding writer) is not
+// removed twice.
 func (ops *fileOps) writeAndRename(tmp, target string, data []byte, chunk int) error {
 	f, err := ops.create(tmp)
 	if err != nil {
 		return err
 	}
-	if err := ops.writeClose(f, data, chunk); err != nil {
-		return err
+	if err = ops.writeClose(f, data, chunk); err == nil {
+		err = ops.rename(tmp, target)
 	}
-	return ops.rename(tmp, target)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		ops.remove(tmp)
+	}
+	return err
+}
+
+// sharesTempNames reports whether two writers of strategy can pick the
+// same temp name at once: the names built from the clock.
+func sharesTempNames(strategy string) bool {
+	return strategy == "timestamp" || strategy == "millis"
+}
+
+// lostToCollision reports whether a failed replace of strategy is the race
+// itself rather than a failure of the system: a rename that finds its temp
+// gone because another writer with the same temp name renamed it first.
+func lostToCollision(strategy string, err error) bool {
+	var le *os.LinkError
+	return sharesTempNames(strategy) && errors.As(err, &le) && le.Op == "rename" && errors.Is(err, fs.ErrNotExist)
 }
 
 // writeClose writes data to f in chunks and closes f.
@@ -88,7 +110,7 @@ func (ops *fileOps) writeClose(f *os.File, data []byte, chunk int) error {
 }
 
 // writeChunks writes data to w in writes of chunk bytes, as the story's
-// worker did (all at once when chunk is 0): the smaller the writes, the
+// writer did (all at once when chunk is 0): the smaller the writes, the
 // longer a file is half-written.
 func writeChunks(w io.Writer, data []byte, chunk int) error {
 	if chunk <= 0 {

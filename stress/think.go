@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Think is the distribution of a worker's pause between two writes. The
+// Think is the distribution of a writer's pause between two writes. The
 // zero Think never pauses: the hot regime where races are frequent. A
-// pause moves workers toward the rare regime of the story, where a race
+// pause moves writers toward the rare regime of the story, where a race
 // needs two writes to land in the same second by chance.
 type Think struct {
 	Dist string        // "", "const", "exp" or "uniform"

@@ -23,13 +23,13 @@ import (
 // os.Exit(WorkerMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)).
 const WorkerEnv = "HEISEN_STRESS_WORKER"
 
-// barrierFD is the descriptor on which every worker and reader waits
+// barrierFD is the descriptor on which every writer and reader waits
 // before its first operation: the read end of a pipe whose write end the
 // parent closes once all of them are running, so they start within
 // microseconds of each other instead of one fork apart.
 const barrierFD = 3
 
-// spec is what the parent tells one worker or reader, as one JSON argument.
+// spec is what the parent tells one writer or reader, as one JSON argument.
 type spec struct {
 	Role     string `json:"role"` // "writer" or "reader"
 	ID       int    `json:"id"`   // writers count from 1
@@ -42,13 +42,14 @@ type spec struct {
 	Trail    string `json:"trail,omitempty"`
 }
 
-// message is one line a worker or reader prints on stdout for the parent.
+// message is one line a writer or reader prints on stdout for the parent.
 type message struct {
 	T        string   `json:"t"` // "hello", "progress", "corrupt", "done"
 	PID      int      `json:"pid,omitempty"`
 	N        int      `json:"n,omitempty"`      // writes or reads so far
-	Failed   int      `json:"failed,omitempty"` // replaces that returned an error
-	Seen     int      `json:"seen,omitempty"`   // distinct versions a reader saw
+	Failed   int      `json:"failed,omitempty"` // replaces that failed, see Result.Failed
+	Collided int      `json:"collided,omitempty"`
+	Seen     int      `json:"seen,omitempty"` // distinct versions a reader saw
 	FirstErr string   `json:"first_err,omitempty"`
 	Version  string   `json:"version,omitempty"` // content id of a corrupt version
 	Claims   string   `json:"claims,omitempty"`  // the write its header names, "w3#42"
@@ -61,11 +62,11 @@ type message struct {
 	File     string   `json:"file,omitempty"` // where the corrupt bytes were saved
 }
 
-// progressEvery is how many writes a worker makes between two progress
+// progressEvery is how many writes a writer makes between two progress
 // messages: often enough for a live line, rare enough to cost nothing.
 const progressEvery = 32
 
-// WorkerMain runs one worker or reader process as the parent's Run
+// WorkerMain runs one worker, a writer or reader process, as the parent's Run
 // described it in args, and returns its exit code. Both entry points call
 // it: the heisen binary's hidden "stress-worker" command and, in tests, a
 // test binary re-executed with WorkerEnv set. stdin is how the parent
@@ -137,7 +138,7 @@ func writer(s spec, stdin io.Reader, out *messenger) error {
 		defer ops.tr.Close()
 	}
 	c := checker{out: out, dir: filepath.Dir(s.Target), seen: map[string]bool{}}
-	var failed int
+	var failed, collided int
 	var firstErr string
 	n := 0
 	var stop *atomic.Bool
@@ -155,9 +156,13 @@ func writer(s spec, stdin io.Reader, out *messenger) error {
 		}
 		data = contentInto(data, s.ID, seq, s.Size)
 		if err := replace(ops, s.Target, data, s.Chunk); err != nil {
-			failed++
-			if firstErr == "" {
-				firstErr = err.Error()
+			if lostToCollision(s.Strategy, err) {
+				collided++
+			} else {
+				failed++
+				if firstErr == "" {
+					firstErr = err.Error()
+				}
 			}
 		}
 		n++
@@ -167,13 +172,13 @@ func writer(s spec, stdin io.Reader, out *messenger) error {
 			c.check(b)
 		}
 		if n%progressEvery == 0 {
-			out.send(message{T: "progress", N: n, Failed: failed})
+			out.send(message{T: "progress", N: n, Failed: failed, Collided: collided})
 		}
 		if d := think.Sample(rnd); d > 0 {
 			time.Sleep(d)
 		}
 	}
-	out.send(message{T: "done", N: n, Failed: failed, FirstErr: firstErr})
+	out.send(message{T: "done", N: n, Failed: failed, Collided: collided, FirstErr: firstErr})
 	return nil
 }
 

@@ -11,7 +11,9 @@ import (
 // room. Empty fields are left out: host, comm, path, to, err, src and call
 // when "", dev and ino when 0, fd when negative, off and len when negative
 // (and for ops other than write, read and truncate, also when 0); ret is
-// written for every op; flags for open only. Strings are escaped as JSON
+// written for every op; flags for open only; oldfd for dup, child for fork,
+// maxfd for close and setfd when above fd; cloexec when true; sys, lock and
+// mode when not ""; called and returned when not zero. Strings are escaped as JSON
 // requires; invalid UTF-8 bytes become U+FFFD, so the line is always valid
 // UTF-8 and valid JSON.
 func AppendJSON(b []byte, e *Event) []byte {
@@ -64,6 +66,12 @@ func AppendJSON(b []byte, e *Event) []byte {
 	b = appendStr(b, `,"err":`, e.Err)
 	b = appendStr(b, `,"src":`, e.Src)
 	b = appendStr(b, `,"call":`, e.Call)
+	b = appendStr(b, `,"sys":`, e.Sys)
+	b = appendDescriptors(b, e)
+	b = appendStr(b, `,"lock":`, e.Lock)
+	b = appendStr(b, `,"mode":`, e.Mode)
+	b = appendOptTime(b, `,"called":"`, e.Called)
+	b = appendOptTime(b, `,"returned":"`, e.Returned)
 	if e.Op == OpNone {
 		b = append(b, `,"lost":`...)
 		b = strconv.AppendUint(b, e.Lost, 10)
@@ -79,6 +87,39 @@ func AppendJSON(b []byte, e *Event) []byte {
 		}
 	}
 	return append(b, '}', '\n')
+}
+
+// appendDescriptors writes the fields of the descriptor-table ops: oldfd
+// (dup), maxfd (close and setfd of a range), child (fork) and cloexec.
+func appendDescriptors(b []byte, e *Event) []byte {
+	switch e.Op {
+	case OpDup:
+		b = append(b, `,"oldfd":`...)
+		b = strconv.AppendInt(b, int64(e.OldFD), 10)
+	case OpClose, OpSetFD:
+		if e.MaxFD > e.FD {
+			b = append(b, `,"maxfd":`...)
+			b = strconv.AppendInt(b, int64(e.MaxFD), 10)
+		}
+	case OpFork:
+		b = append(b, `,"child":`...)
+		b = strconv.AppendInt(b, int64(e.Child), 10)
+	}
+	if e.CloExec {
+		b = append(b, `,"cloexec":true`...)
+	}
+	return b
+}
+
+// appendOptTime writes key (with its opening quote) and t, unless t is
+// zero.
+func appendOptTime(b []byte, key string, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	b = append(b, key...)
+	b = appendTime(b, t)
+	return append(b, '"')
 }
 
 // appendTime writes t in UTC as 2006-01-02T15:04:05.000000000Z. Years

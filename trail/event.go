@@ -24,6 +24,12 @@ const (
 	OpTruncate
 	OpLock
 	OpUnlock
+	OpDup
+	OpSetFD
+	OpFork
+	OpExec
+	OpExit
+	OpUntraced
 	numOps
 )
 
@@ -41,6 +47,12 @@ var opNames = [numOps]string{
 	OpTruncate:  "truncate",
 	OpLock:      "lock",
 	OpUnlock:    "unlock",
+	OpDup:       "dup",
+	OpSetFD:     "setfd",
+	OpFork:      "fork",
+	OpExec:      "exec",
+	OpExit:      "exit",
+	OpUntraced:  "untraced",
 }
 
 // String returns the op's name in the format ("open", "rename", …), or ""
@@ -66,8 +78,11 @@ func parseOp(b []byte) (Op, bool) {
 }
 
 // hasRange reports whether off and len belong to the op, so that the
-// encoder writes them even when zero (a write at offset 0 is meaningful).
-func (o Op) hasRange() bool { return o == OpWrite || o == OpRead || o == OpTruncate }
+// encoder writes them even when zero (a write at offset 0 is meaningful;
+// a lock of length 0 reaches the end of the file, as fcntl's does).
+func (o Op) hasRange() bool {
+	return o == OpWrite || o == OpRead || o == OpTruncate || o == OpLock || o == OpUnlock
+}
 
 // NoFD is the FD of an event that has no file descriptor (rename, link,
 // unlink, or a recorder that did not see it). 0 is a real descriptor.
@@ -94,9 +109,10 @@ type Event struct {
 	Dev   uint64    // 0 when unknown
 	Ino   uint64    // 0 when unknown
 
-	// Off and Len are the byte range of write, read and truncate (truncate:
-	// Off is the new size). -1 means unknown and is not encoded. Other ops
-	// encode them only when positive.
+	// Off and Len are the byte range of write, read, truncate, lock and
+	// unlock (truncate: Off is the new size; lock: Len 0 reaches the end
+	// of the file). -1 means unknown and is not encoded. Other ops encode
+	// them only when positive.
 	Off int64
 	Len int64
 	Ret int64  // the return value; encoded for every op
@@ -104,6 +120,36 @@ type Event struct {
 
 	Src  string // what recorded it: "atomicfile", "stress", "ebpf", "ptrace", …
 	Call string // optional id grouping the events of one logical replace
+
+	// Sys names the system call when it is not the op's own: a write made
+	// by "copy_file_range", "sendfile", "splice", "pwritev2", "fallocate"
+	// or "mmap", a read by "copy_file_range", an untraced event's call
+	// ("io_uring_setup").
+	Sys string
+
+	// OldFD is the descriptor a dup duplicated into FD; encoded for dup
+	// only. MaxFD ends a range of descriptors FD..MaxFD (close_range):
+	// encoded for close and setfd when above FD, 0 when there is none.
+	OldFD int
+	MaxFD int
+	// CloExec reports that FD closes on exec: set by dup (dup3 O_CLOEXEC,
+	// F_DUPFD_CLOEXEC) and setfd; a setfd without it clears the flag.
+	CloExec bool
+	// Child is the pid of the process a fork created; encoded for fork only.
+	Child int
+	// Lock is the kind of a lock or unlock: "flock", "posix" (fcntl
+	// F_SETLK, released by any close of the file in the process) or "ofd"
+	// (F_OFD_SETLK, owned by the open file description, as flock).
+	Lock string
+	// Mode is "shared" or "exclusive" for a lock, and "shared" for a fork
+	// whose child shares the parent's descriptor table (CLONE_FILES).
+	Mode string
+	// Called and Returned are when the system call was entered and when
+	// it returned, when a recorder knows both (heisen record's renames and
+	// unlinks):
+	// the operation took effect between them, and TS is placed in that
+	// interval. Zero when unknown; encoded only when set.
+	Called, Returned time.Time
 
 	// Lost is the number of events a recorder dropped, set only in loss
 	// records (Op == OpNone); LostPerCPU optionally splits it per CPU.

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/heisen-dev/heisen/atomicfile"
 	"github.com/heisen-dev/heisen/trail"
 )
 
@@ -42,7 +40,7 @@ not a trail line
 	// run.trail:1 open /data/out.tmp  3
 	// skipped run.trail:2: not a JSON object
 	// run.trail:3 rename /data/out.tmp /data/out -1
-	// {Lines:4 Events:2 Malformed:1 LossRecords:1 Lost:12}
+	// {Lines:4 Events:2 Malformed:1 LossRecords:1 Lost:12 Backwards:0 MaxBackwards:0s}
 }
 
 func ExampleMerge() {
@@ -60,30 +58,4 @@ func ExampleMerge() {
 	// a.trail:1 1 00.1
 	// b.trail:1 2 00.2
 	// a.trail:2 1 00.3
-}
-
-// A *trail.Writer is an atomicfile.Tracer: every replace leaves its
-// operations in the trail, grouped by a call id.
-func ExampleWriter_Trace() {
-	dir, _ := os.MkdirTemp("", "trail-example")
-	defer os.RemoveAll(dir)
-	w, _ := trail.Create(filepath.Join(dir, "app.trail"), trail.Buffered())
-	atomicfile.WriteFile(filepath.Join(dir, "config"), []byte("v1"), 0o644, atomicfile.WithTracer(w))
-	w.Close()
-
-	f, _ := os.Open(filepath.Join(dir, "app.trail"))
-	defer f.Close()
-	r := trail.NewReader(f, "app.trail")
-	var e trail.Event
-	calls := map[string]bool{}
-	for r.Read(&e) != io.EOF {
-		calls[e.Call] = true
-		if e.Op == trail.OpRename {
-			fmt.Println("rename into", filepath.Base(e.To), "by", e.Src)
-		}
-	}
-	fmt.Println("call ids:", len(calls))
-	// Output:
-	// rename into config by atomicfile
-	// call ids: 1
 }

@@ -10,62 +10,53 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/heisen-dev/heisen/internal/reexec"
 )
 
 // TestMain lets the test binary act as a child process that appends to a
 // shared trail (see TestWriterProcesses).
 func TestMain(m *testing.M) {
-	if path := os.Getenv("TRAIL_TEST_CHILD"); path != "" {
-		os.Exit(childWriter(path))
-	}
-	os.Exit(m.Run())
+	reexec.Main(m, map[string]func() error{"writer": childWriter})
 }
 
-func childWriter(path string) int {
-	n, _ := strconv.Atoi(os.Getenv("TRAIL_TEST_N"))
+// childWriter appends os.Args[2] events to the trail os.Args[1], buffered
+// when os.Args[3] says so.
+func childWriter() error {
+	path := os.Args[1]
+	n, _ := strconv.Atoi(os.Args[2])
 	var opts []Option
-	if os.Getenv("TRAIL_TEST_BUFFERED") != "" {
+	if os.Args[3] == "buffered" {
 		opts = append(opts, Buffered())
 	}
 	w, err := Open(path, opts...)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	for i := range n {
 		// Long paths make lines of ~1 KiB, so a torn write would show.
 		e := Event{TS: time.Now(), PID: os.Getpid(), TID: os.Getpid(), Op: OpWrite, FD: 3,
 			Path: "/" + fmt.Sprintf("%0900d", i), Off: int64(i), Len: 1, Ret: 1, Src: "test"}
 		if err := w.Write(&e); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return err
 		}
 	}
-	if err := w.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
+	return w.Close()
 }
 
 // TestWriterProcesses runs real processes appending to one trail file at
 // once, unbuffered and buffered: every line must come out whole, and each
 // process's events in its own order.
 func TestWriterProcesses(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "shared.trail")
 	const procs, per = 4, 1500
 	var cmds []*exec.Cmd
 	for i := range procs {
-		c := exec.Command(exe, "-test.run=^$")
-		c.Env = append(os.Environ(), "TRAIL_TEST_CHILD="+path, "TRAIL_TEST_N="+strconv.Itoa(per))
+		mode := "unbuffered"
 		if i%2 == 1 {
-			c.Env = append(c.Env, "TRAIL_TEST_BUFFERED=1")
+			mode = "buffered"
 		}
-		c.Stderr = os.Stderr
+		c := reexec.Command(t, "writer", path, strconv.Itoa(per), mode)
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}

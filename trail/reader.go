@@ -3,11 +3,14 @@ package trail
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -22,7 +25,14 @@ type Stats struct {
 	Events      int64  // file-operation events returned by Read
 	Malformed   int64  // lines skipped as malformed
 	LossRecords int64  // loss records seen (not returned by Read)
-	Lost        uint64 // the sum of their lost counts
+	Lost        uint64 // the sum of their lost counts, saturating at the largest uint64
+
+	// Backwards counts events stamped earlier than an event before them
+	// in the same trail, and MaxBackwards is the largest such step back. Merge
+	// keeps each trail's line order, so where times run backwards its
+	// output does too; analyze says so.
+	Backwards    int64
+	MaxBackwards time.Duration
 }
 
 func (s *Stats) add(o Stats) {
@@ -30,7 +40,18 @@ func (s *Stats) add(o Stats) {
 	s.Events += o.Events
 	s.Malformed += o.Malformed
 	s.LossRecords += o.LossRecords
-	s.Lost += o.Lost
+	s.Lost = addSat(s.Lost, o.Lost)
+	s.Backwards += o.Backwards
+	s.MaxBackwards = max(s.MaxBackwards, o.MaxBackwards)
+}
+
+// addSat adds without wrapping: a total of lost events that overflows is
+// "more than can be counted", not a small number.
+func addSat(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 // A LineError is a malformed line: where it is and why it was skipped.
@@ -61,6 +82,9 @@ type Reader struct {
 	p       parser
 	intern  interner
 	lineErr LineError
+	lastTS  time.Time // the latest time so far
+	started bool      // the start of the input was checked for compression
+	err     error     // an input that cannot be read as a trail
 }
 
 // NewReader returns a Reader of the trail in r. name is the file name used
@@ -81,6 +105,13 @@ func (r *Reader) Stats() Stats { return r.stats }
 // The strings in e stay valid after the next Read; the LostPerCPU slice of
 // loss records is never returned, so e never aliases the Reader's buffers.
 func (r *Reader) Read(e *Event) error {
+	if !r.started {
+		r.started = true
+		r.err = r.start()
+	}
+	if r.err != nil {
+		return r.err
+	}
 	for {
 		line, err := r.readLine()
 		if line == nil {
@@ -94,6 +125,9 @@ func (r *Reader) Read(e *Event) error {
 			return fmt.Errorf("trail: read %s: %w", r.name, err)
 		}
 		r.stats.Lines++
+		if r.stats.Lines == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM) // editors on some systems begin text with one
+		}
 		for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 			line = line[:len(line)-1]
 		}
@@ -117,13 +151,50 @@ func (r *Reader) Read(e *Event) error {
 		}
 		if e.Op == OpNone {
 			r.stats.LossRecords++
-			r.stats.Lost += e.Lost
+			r.stats.Lost = addSat(r.stats.Lost, e.Lost)
 			continue
 		}
 		e.LostPerCPU = nil
 		r.stats.Events++
+		if d := r.lastTS.Sub(e.TS); d > 0 {
+			r.stats.Backwards++
+			r.stats.MaxBackwards = max(r.stats.MaxBackwards, d)
+		} else {
+			r.lastTS = e.TS
+		}
 		return nil
 	}
+}
+
+var (
+	utf8BOM   = []byte{0xEF, 0xBB, 0xBF}
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	xzMagic   = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
+	bzipMagic = []byte{'B', 'Z', 'h'}
+)
+
+// start looks at the first bytes of the input: a gzip-compressed trail
+// is read through compress/gzip; other compressions the standard library
+// does not read are named, so that a compressed trail is not taken for a
+// file of malformed lines.
+func (r *Reader) start() error {
+	head, _ := r.br.Peek(6)
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		zr, err := gzip.NewReader(r.br)
+		if err != nil {
+			return fmt.Errorf("trail: read %s: gzip: %w", r.name, err)
+		}
+		r.br = bufio.NewReaderSize(zr, 256<<10)
+	case bytes.HasPrefix(head, zstdMagic):
+		return fmt.Errorf("trail: read %s: zstd-compressed: decompress it first (zstd -d)", r.name)
+	case bytes.HasPrefix(head, xzMagic):
+		return fmt.Errorf("trail: read %s: xz-compressed: decompress it first (xz -d)", r.name)
+	case bytes.HasPrefix(head, bzipMagic):
+		return fmt.Errorf("trail: read %s: bzip2-compressed: decompress it first (bzip2 -d)", r.name)
+	}
+	return nil
 }
 
 // readLine returns the next line with its newline, or nil and the error
@@ -160,6 +231,7 @@ type parser struct {
 	b       []byte
 	i       int
 	scratch []byte // unescaped strings
+	valid   []byte // strings with invalid UTF-8 replaced
 	stack   []byte // brackets of a skipped value
 	perCPU  []uint64
 }
@@ -167,7 +239,7 @@ type parser struct {
 func (p *parser) parse(line []byte, e *Event, in *interner) string {
 	p.b, p.i = line, 0
 	e.FD, e.Off, e.Len = NoFD, -1, -1
-	var hasTS, hasLost bool
+	var seen seen
 	p.ws()
 	if !p.eat('{') {
 		return "not a JSON object"
@@ -187,7 +259,7 @@ func (p *parser) parse(line []byte, e *Event, in *interner) string {
 			p.ws()
 			if p.null() {
 				// A null known field is an absent one.
-			} else if reason := p.field(key, e, in, &hasTS, &hasLost); reason != "" {
+			} else if reason := p.field(key, e, in, &seen); reason != "" {
 				return reason
 			}
 			p.ws()
@@ -205,28 +277,51 @@ func (p *parser) parse(line []byte, e *Event, in *interner) string {
 		return "data after the object"
 	}
 	switch {
-	case !hasTS:
+	case !seen.ts:
 		return "no ts"
-	case e.Op == OpNone && !hasLost:
+	case e.Op == OpNone && !seen.lost:
 		return "no op"
 	case (e.Op == OpOpen || e.Op == OpRename || e.Op == OpLink || e.Op == OpUnlink) && e.Path == "":
 		return e.Op.String() + " without path"
 	case (e.Op == OpRename || e.Op == OpLink) && e.To == "":
 		return e.Op.String() + " without to"
+	case e.Op == OpDup && (e.FD < 0 || !seen.oldfd || e.OldFD < 0):
+		return "dup without fd and oldfd"
+	case e.Op == OpSetFD && e.FD < 0:
+		return "setfd without fd"
+	case e.Op == OpFork && e.Child <= 0:
+		return "fork without child"
 	}
 	return ""
 }
 
+// seen notes the fields whose presence a line's validity depends on.
+type seen struct{ ts, lost, oldfd bool }
+
 // field decodes the value of key into e, and returns a reason when the
-// value does not have the type the format gives the key.
-func (p *parser) field(key []byte, e *Event, in *interner, hasTS, hasLost *bool) string {
+// value does not have the type the format gives the key. It is one case
+// per field of the format, longer than a screen on purpose: the switch is
+// the format's table of keys and types, read in one place (and kept in
+// step with FuzzReader's jsonEvent), and a lookup through a map of
+// functions would cost the hot path a call per field.
+func (p *parser) field(key []byte, e *Event, in *interner, seen *seen) string {
 	var ok bool
 	switch string(key) {
 	case "ts":
 		var s []byte
 		if s, ok = p.str(); ok {
 			e.TS, ok = parseTime(s)
-			*hasTS = ok
+			seen.ts = ok
+		}
+	case "called", "returned":
+		var s []byte
+		var t time.Time
+		if s, ok = p.str(); ok {
+			if t, ok = parseTime(s); ok && key[0] == 'c' {
+				e.Called = t
+			} else if ok {
+				e.Returned = t
+			}
 		}
 	case "op":
 		var s []byte
@@ -256,18 +351,30 @@ func (p *parser) field(key []byte, e *Event, in *interner, hasTS, hasLost *bool)
 		e.Src, ok = p.interned(in)
 	case "call":
 		e.Call, ok = p.interned(in)
+	case "sys":
+		e.Sys, ok = p.interned(in)
+	case "lock":
+		e.Lock, ok = p.interned(in)
+	case "mode":
+		e.Mode, ok = p.interned(in)
+	case "oldfd":
+		e.OldFD, ok = p.int32()
+		seen.oldfd = ok
+	case "maxfd":
+		// close_range's "every descriptor" is ~0U: clamp it to int32.
+		var v int64
+		v, ok = p.int(64)
+		e.MaxFD = int(min(v, math.MaxInt32))
+	case "child":
+		e.Child, ok = p.int32()
+	case "cloexec":
+		e.CloExec, ok = p.bool()
 	case "pid":
-		var v int64
-		v, ok = p.int(32)
-		e.PID = int(v)
+		e.PID, ok = p.int32()
 	case "tid":
-		var v int64
-		v, ok = p.int(32)
-		e.TID = int(v)
+		e.TID, ok = p.int32()
 	case "fd":
-		var v int64
-		v, ok = p.int(32)
-		e.FD = int(v)
+		e.FD, ok = p.int32()
 	case "off":
 		e.Off, ok = p.int(64)
 	case "len":
@@ -280,7 +387,7 @@ func (p *parser) field(key []byte, e *Event, in *interner, hasTS, hasLost *bool)
 		e.Ino, ok = p.uint()
 	case "lost":
 		e.Lost, ok = p.uint()
-		*hasLost = ok
+		seen.lost = ok
 	case "lost_per_cpu":
 		e.LostPerCPU, ok = p.uints()
 	default:
@@ -312,6 +419,18 @@ func (p *parser) eat(c byte) bool {
 		return true
 	}
 	return false
+}
+
+func (p *parser) bool() (bool, bool) {
+	switch {
+	case bytes.HasPrefix(p.b[p.i:], []byte("true")):
+		p.i += 4
+		return true, true
+	case bytes.HasPrefix(p.b[p.i:], []byte("false")):
+		p.i += 5
+		return false, true
+	}
+	return false, false
 }
 
 func (p *parser) null() bool {
@@ -439,12 +558,41 @@ func (p *parser) hex4() (rune, bool) {
 	return r, true
 }
 
+// interned decodes a string value as encoding/json does, each byte that
+// is not UTF-8 read as U+FFFD (which the Writer writes for it), and
+// returns it interned.
 func (p *parser) interned(in *interner) (string, bool) {
 	s, ok := p.str()
 	if !ok {
 		return "", false
 	}
+	if !utf8.Valid(s) {
+		s = p.toValid(s)
+	}
 	return in.get(s), true
+}
+
+// toValid returns s with every byte that does not start a valid UTF-8
+// sequence replaced by U+FFFD, in p.valid.
+func (p *parser) toValid(s []byte) []byte {
+	out := p.valid[:0]
+	for len(s) > 0 {
+		r, n := utf8.DecodeRune(s)
+		if r == utf8.RuneError && n == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, s[:n]...)
+		}
+		s = s[n:]
+	}
+	p.valid = out
+	return out
+}
+
+// int32 decodes a JSON integer that fits in 32 bits: a pid or a descriptor.
+func (p *parser) int32() (int, bool) {
+	v, ok := p.int(32)
+	return int(v), ok
 }
 
 // int decodes a JSON integer that fits in bits bits.
@@ -521,8 +669,9 @@ func (p *parser) uints() ([]uint64, bool) {
 }
 
 // skip passes over one JSON value of any kind. Nesting is tracked on a
-// stack of closing brackets; it checks structure loosely (it is enough
-// that the line's own fields stay parseable) but never reads past the line.
+// stack of closing brackets; it checks the value's grammar as
+// encoding/json does (FuzzReader compares them), but for raw control
+// characters in strings, which str accepts, and never reads past the line.
 func (p *parser) skip() bool {
 	p.stack = p.stack[:0]
 	for {
@@ -548,9 +697,8 @@ func (p *parser) skip() bool {
 			}
 			continue
 		case c == '-' || (c >= '0' && c <= '9'):
-			p.i++
-			for p.i < len(p.b) && bytes.IndexByte([]byte("0123456789+-.eE"), p.b[p.i]) >= 0 {
-				p.i++
+			if !p.number() {
+				return false
 			}
 		case bytes.HasPrefix(p.b[p.i:], []byte("true")):
 			p.i += 4
@@ -583,6 +731,37 @@ func (p *parser) skip() bool {
 }
 
 // key passes over an object key of a skipped value and its colon.
+// number passes over one JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *parser) number() bool {
+	p.eat('-')
+	switch {
+	case p.eat('0'):
+	case p.digits() == 0:
+		return false
+	}
+	if p.eat('.') && p.digits() == 0 {
+		return false
+	}
+	if p.eat('e') || p.eat('E') {
+		if !p.eat('+') {
+			p.eat('-')
+		}
+		if p.digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// digits passes over decimal digits and says how many.
+func (p *parser) digits() int {
+	start := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	return p.i - start
+}
+
 func (p *parser) key() bool {
 	p.ws()
 	if _, ok := p.str(); !ok {

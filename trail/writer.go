@@ -1,9 +1,11 @@
 package trail
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 )
@@ -32,6 +34,12 @@ var ErrTooLong = errors.New("trail: event line longer than 4096 bytes")
 // with one write(2) when the next event would not fit, on Flush, and on
 // Close; a crash loses at most the buffered lines. Use it on hot paths;
 // it still never splits a line between writes.
+//
+// After a write fails (a full disk, a reader that closed the pipe) the
+// Writer writes nothing more, so the trail is a prefix of what was given
+// to it: every later Write returns the first error, and Unwritten counts
+// the events that are not in the trail. A line the failed write left cut
+// short at the end of a regular file is truncated away.
 type Writer struct {
 	mu       sync.Mutex
 	w        io.Writer
@@ -39,9 +47,11 @@ type Writer struct {
 	name     string
 	buffered bool
 	buf      []byte
-	err      error // first error, returned by Close
+	err      error  // first error, returned by Close
+	failed   bool   // a write failed: nothing more is written
+	unwrit   uint64 // events not in the trail because a write failed
 
-	// Trace stamps events with the pid and keeps the last call id string.
+	// WriteStamped stamps events with the pid and keeps the last call id string.
 	pid      int
 	lastCall uint64
 	callID   string
@@ -69,7 +79,7 @@ func Open(path string, opts ...Option) (*Writer, error) {
 func openFile(path string, flag int, opts []Option) (*Writer, error) {
 	f, err := os.OpenFile(path, flag, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("trail: open %s: %w", path, err)
+		return nil, fmt.Errorf("trail: %w", err) // the *fs.PathError names the operation and path
 	}
 	w := NewWriter(f, opts...)
 	w.c, w.name = f, path
@@ -80,6 +90,9 @@ func openFile(path string, flag int, opts []Option) (*Writer, error) {
 // Each line reaches dst in one Write call of at most MaxLine bytes.
 func NewWriter(dst io.Writer, opts ...Option) *Writer {
 	w := &Writer{w: dst, name: "trail"}
+	if f, ok := dst.(interface{ Name() string }); ok {
+		w.name = f.Name() // an *os.File: errors name it
+	}
 	for _, o := range opts {
 		o(w)
 	}
@@ -97,6 +110,10 @@ func (w *Writer) Write(e *Event) error {
 }
 
 func (w *Writer) writeLocked(e *Event) error {
+	if w.failed {
+		w.unwrit++
+		return w.err
+	}
 	if !w.buffered {
 		w.buf = w.buf[:0]
 	}
@@ -121,23 +138,69 @@ func (w *Writer) writeLocked(e *Event) error {
 }
 
 // flushLocked writes w.buf[:n] and keeps the rest at the front of buf.
-// On error the n bytes are dropped: retrying could duplicate a partial
-// line, and a trail is a record, not a queue.
+// On error nothing more is written: retrying could duplicate a partial
+// line, and a trail is a record, not a queue. The lines not written, those
+// buffered included, are counted in unwrit.
 func (w *Writer) flushLocked(n int) error {
-	var err error
-	if n > 0 {
-		if _, werr := w.w.Write(w.buf[:n]); werr != nil {
-			err = fmt.Errorf("trail: write %s: %w", w.name, werr)
-			if w.err == nil {
-				w.err = err
-			}
+	if w.failed {
+		return w.err
+	}
+	if n == 0 {
+		return nil
+	}
+	m, werr := w.w.Write(w.buf[:n])
+	if werr == nil {
+		w.buf = w.buf[:copy(w.buf, w.buf[n:])]
+		return nil
+	}
+	var pe *fs.PathError
+	if errors.As(werr, &pe) {
+		werr = pe.Err // the name is w.name: say it once
+	}
+	m = max(0, min(m, n))
+	whole := bytes.LastIndexByte(w.buf[:m], '\n') + 1
+	err := fmt.Errorf("trail: write %s: %w", w.name, werr)
+	if cut := m - whole; cut > 0 {
+		if terr := w.dropPartial(int64(cut)); terr != nil {
+			err = fmt.Errorf("%w; a partial line is left at its end: %v", err, terr)
 		}
 	}
-	w.buf = w.buf[:copy(w.buf, w.buf[n:])]
+	w.failed, w.err = true, err
+	w.unwrit += uint64(bytes.Count(w.buf[whole:], []byte{'\n'}))
+	w.buf = w.buf[:0]
 	return err
 }
 
+// dropPartial truncates the last cut bytes of the destination, a line that
+// a failed write left unfinished, when it is a regular file.
+func (w *Writer) dropPartial(cut int64) error {
+	f, ok := w.w.(interface {
+		Stat() (fs.FileInfo, error)
+		Truncate(int64) error
+	})
+	if !ok {
+		return errors.New("not a file")
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() < cut {
+		return errors.New("not a regular file")
+	}
+	return f.Truncate(fi.Size() - cut)
+}
+
+// Unwritten is the number of events given to Write or Trace that are not
+// in the trail because a write failed. It is final after Close.
+func (w *Writer) Unwritten() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.unwrit
+}
+
 // Flush writes the buffered events. It is a no-op for unbuffered Writers.
+// After a failed write it returns that first error.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -3,8 +3,6 @@ package trail
 import (
 	"path/filepath"
 	"testing"
-
-	"github.com/heisen-dev/heisen/atomicfile"
 )
 
 // BenchmarkWriter measures the cost per event of writing to a real file,
@@ -33,23 +31,5 @@ func BenchmarkWriter(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
-	}
-}
-
-// BenchmarkTrace measures the atomicfile hook: stamping, the call id and a
-// buffered write, as atomicfile calls it for every operation of a replace.
-func BenchmarkTrace(b *testing.B) {
-	w, err := Create(filepath.Join(b.TempDir(), "bench.trail"), Buffered())
-	if err != nil {
-		b.Fatal(err)
-	}
-	te := atomicfile.TraceEvent{Op: "write", Path: "/data/out", FD: 3, Off: 0, Len: 4096, Ret: 4096, Call: 7}
-	b.ReportAllocs()
-	for b.Loop() {
-		w.Trace(&te)
-	}
-	b.StopTimer()
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
 	}
 }

@@ -5,15 +5,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
-
-	"github.com/heisen-dev/heisen/atomicfile"
 )
 
 var ts0 = time.Date(2026, 11, 25, 12, 0, 0, 100000, time.UTC)
@@ -252,15 +253,99 @@ func TestWriterErrorNamesFile(t *testing.T) {
 }
 
 // TestWriterAllocs pins the zero-allocation promise of the hot path:
-// writing and tracing allocate nothing once the buffer has grown.
+// writing allocates nothing once the buffer has grown.
 func TestWriterAllocs(t *testing.T) {
 	w := NewWriter(io.Discard, Buffered())
 	e := testEvent(1, 1)
 	if n := testing.AllocsPerRun(1000, func() { w.Write(&e) }); n != 0 {
 		t.Errorf("Write: %v allocations per event, want 0", n)
 	}
-	te := atomicfile.TraceEvent{Op: "write", Path: "/data/out", FD: 3, Len: 4096, Ret: 4096, Call: 9}
-	if n := testing.AllocsPerRun(1000, func() { w.Trace(&te) }); n != 0 {
-		t.Errorf("Trace: %v allocations per event of one replace, want 0", n)
+}
+
+// fullFile is a trail file on a disk that has room bytes left: a write
+// stores what fits, then fails with ENOSPC, as write(2) does.
+type fullFile struct {
+	*os.File
+	room int
+}
+
+func (f *fullFile) Write(p []byte) (int, error) {
+	n := min(len(p), f.room)
+	f.room -= n
+	if _, err := f.File.Write(p[:n]); err != nil {
+		return 0, err
+	}
+	if n < len(p) {
+		return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return n, nil
+}
+
+// After a write fails the trail is a prefix of whole lines (a line cut
+// short is truncated away), every later event is counted as not written,
+// and the error names the file once.
+func TestWriterStopsAtFirstError(t *testing.T) {
+	for _, buffered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("buffered=%v", buffered), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "t.trail")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var opts []Option
+			if buffered {
+				opts = append(opts, Buffered())
+			}
+			w := NewWriter(&fullFile{File: f, room: 3000}, opts...)
+			const n = 100
+			var firstErr error
+			for i := range n {
+				e := testEvent(1, i)
+				if err := w.Write(&e); err != nil && firstErr == nil {
+					firstErr = err
+				}
+			}
+			if err := w.Close(); !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("Close = %v, want ENOSPC", err)
+			}
+			f.Close()
+			want := "trail: write " + path + ": no space left on device"
+			if firstErr == nil || firstErr.Error() != want {
+				t.Errorf("Write error %v, want %q", firstErr, want)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) == 0 || b[len(b)-1] != '\n' {
+				t.Fatalf("trail does not end at a line boundary: ...%q", b[max(0, len(b)-40):])
+			}
+			r := NewReader(bytes.NewReader(b), path)
+			evs := readAll(t, r)
+			if m := r.Stats().Malformed; m != 0 {
+				t.Errorf("%d malformed lines", m)
+			}
+			if got := uint64(len(evs)) + w.Unwritten(); got != n || len(evs) == 0 {
+				t.Errorf("%d events in the trail + %d unwritten = %d, want %d", len(evs), w.Unwritten(), got, n)
+			}
+			for i, e := range evs {
+				if e.Off != int64(i)*4096 {
+					t.Fatalf("event %d has off %d: the trail is not a prefix", i, e.Off)
+				}
+			}
+		})
+	}
+}
+
+// TestCreateErrorNamesPathOnce checks that a failed Create says the
+// operation and the path once, wrapping the cause.
+func TestCreateErrorNamesPathOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "t.trail")
+	_, err := Create(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Create = %v, want ErrNotExist", err)
+	}
+	if got, want := err.Error(), "trail: open "+path+": no such file or directory"; got != want {
+		t.Errorf("error %q, want %q", got, want)
 	}
 }

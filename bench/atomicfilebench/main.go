@@ -15,11 +15,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/internal/stats"
 )
 
 func main() {
@@ -76,7 +77,7 @@ func run(parent string, rounds, ops int) error {
 				}
 			}
 			for name, l := range lat {
-				perRound[s.name][name] = append(perRound[s.name][name], median(l))
+				perRound[s.name][name] = append(perRound[s.name][name], stats.Median(l))
 			}
 		}
 		// Rotate which batch contender goes first.
@@ -100,13 +101,13 @@ func run(parent string, rounds, ops int) error {
 		fmt.Printf("%-6s %-12s %12s %10s\n", s.name, "contender", "median/op", "vs floor")
 		for _, c := range contenders {
 			m := perRound[s.name][c.name]
-			fmt.Printf("%-6s %-12s %12s %9.2fx\n", "", c.name, median(m).Round(time.Microsecond), ratio(m, floor))
+			fmt.Printf("%-6s %-12s %12s %9.2fx\n", "", c.name, stats.Median(m).Round(time.Microsecond), ratio(m, floor))
 		}
 		fmt.Println()
 	}
 	b, f, l := batch["atomicfile.Batch"], batch["floor batch"], batch["renameio loop"]
 	fmt.Printf("100 × 4KiB  atomicfile.Batch %s, floor batch %s, renameio loop %s\n",
-		median(b).Round(time.Microsecond), median(f).Round(time.Microsecond), median(l).Round(time.Microsecond))
+		stats.Median(b).Round(time.Microsecond), stats.Median(f).Round(time.Microsecond), stats.Median(l).Round(time.Microsecond))
 	fmt.Printf("            loop/Batch %.1fx, loop/floor batch %.1fx, Batch/floor batch %.2fx\n",
 		ratio(l, b), ratio(l, f), ratio(b, f))
 	fmt.Println(strings.Repeat("-", 60))
@@ -119,15 +120,5 @@ func ratio(a, b []time.Duration) float64 {
 	for i := range a {
 		rs[i] = float64(a[i]) / float64(b[i])
 	}
-	slices.Sort(rs)
-	return rs[len(rs)/2]
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
+	return stats.Median(rs)
 }

@@ -12,7 +12,7 @@
 // probe, and how each observer moves the corruption rate of heisen
 // stress's timestamp strategy (the story's bug), pooled over several
 // interleaved stress plans. Given
-// several heisen binaries (-heisen OLD,NEW), the per-call and rate parts
+// several heisen binaries (-heisen OLD,NEW), the per-call, latency and rate parts
 // run them interleaved, so that two builds are compared under the same
 // machine state.
 //
@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +35,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/internal/stats"
+	"github.com/heisen-dev/heisen/record"
+	"github.com/heisen-dev/heisen/record/bpf"
 )
 
 func main() {
@@ -59,7 +66,7 @@ func main() {
 			return
 		}
 	}
-	heisen := flag.String("heisen", "heisen", "the heisen binary; a comma list compares them in the per-call and rate parts")
+	heisen := flag.String("heisen", "heisen", "the heisen binary; a comma list compares them in the per-call, latency and rate parts")
 	dir := flag.String("dir", os.TempDir(), "directory for the workload's files")
 	rounds := flag.Int("rounds", 7, "interleaved rounds")
 	procs := flag.Int("procs", 4, "worker processes")
@@ -69,7 +76,7 @@ func main() {
 	writes := flag.Int("writes", 6000, "replaces per stress worker and observer in each plan")
 	observers := flag.String("observers", "none,record,strace", "stress observers, unobserved first")
 	callsDir := flag.String("calls-dir", "/dev/shm", "directory for the per-call part (tmpfs: no file-system cost to drown the probes')")
-	parts := flag.String("parts", "overhead,calls,latency,loss,rates", "parts to run, comma list")
+	parts := flag.String("parts", "overhead,calls,latency,load,loss,rates", "parts to run, comma list")
 	flag.Parse()
 	self, err := os.Executable()
 	if err != nil {
@@ -90,7 +97,10 @@ func main() {
 		perCall(self, heisens, *callsDir, *rounds)
 	}
 	if run("latency") {
-		latency(self, heisens[0], work, *rounds)
+		latency(self, heisens, work, *rounds)
+	}
+	if run("load") {
+		loadTimes(*rounds)
 	}
 	if run("loss") {
 		loss(self, heisens[0], work, *rate)
@@ -100,12 +110,14 @@ func main() {
 	}
 }
 
-// callOps are the calls of one chunked replace, as calls times them.
-var callOps = []string{"open", "write", "close", "rename"}
+// callOps are the calls of one chunked replace, as calls times them, and
+// the reads of the target after it.
+var callOps = []string{"open", "write", "close", "rename", "read"}
 
 // calls does n chunked replaces in DIR (open O_CREAT|O_TRUNC, 4 writes of
-// 1 KiB, close, rename over the target) and prints each call kind's median
-// latency in ns, in callOps order.
+// 1 KiB, close, rename over the target), each followed by 4 reads of 1 KiB
+// of the target (its open and close not timed), and prints each call
+// kind's median latency in ns, in callOps order.
 func calls(args []string) {
 	dir := args[0]
 	n, _ := strconv.Atoi(args[1])
@@ -131,9 +143,17 @@ func calls(args []string) {
 		}
 		timed(2, func() error { return unix.Close(fd) })
 		timed(3, func() error { return unix.Rename(tmp, target) })
+		rd, err := unix.Open(target, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			die(err)
+		}
+		for range 4 {
+			timed(4, func() error { _, err := unix.Read(rd, buf); return err })
+		}
+		unix.Close(rd)
 	}
 	for _, l := range lat {
-		fmt.Printf("%.0f ", median(l))
+		fmt.Printf("%.0f ", stats.Median(l))
 	}
 	fmt.Println()
 }
@@ -176,10 +196,10 @@ func perCall(self string, heisens []string, parent string, rounds int) {
 	}
 	fmt.Println()
 	for op, name := range callOps {
-		base := median(med[0][op])
+		base := stats.Median(med[0][op])
 		fmt.Printf("%-8s %9.2f", name, base/1000)
 		for i := range heisens {
-			fmt.Printf("  %+.2f", (median(med[i+1][op])-base)/1000)
+			fmt.Printf("  %+.2f", (stats.Median(med[i+1][op])-base)/1000)
 		}
 		fmt.Println()
 	}
@@ -311,14 +331,14 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 			}
 		}
 	}
-	base := median(times[0])
+	base := stats.Median(times[0])
 	fmt.Printf("%-30s %10s %7s   %s\n", "variant", "median ms", "ratio", "all rounds (ms)")
 	for i, v := range variants {
-		m := median(times[i])
+		m := stats.Median(times[i])
 		fmt.Printf("%-30s %10.1f %6.2fx   %s\n", v.name, m, m/base, fmtAll(times[i]))
 	}
 	fmt.Printf("heisen record wrote %d events per run (median) for %d calls (the workload makes %d)\n",
-		int(median(ints(events))), int(median(ints(calls))), procs*n*11)
+		int(stats.Median(ints(events))), int(stats.Median(ints(calls))), procs*n*11)
 }
 
 // rates measures how each observer moves the corruption rate of the
@@ -348,13 +368,13 @@ func rates(heisens []string, dir string, plans, writes int, observers string) {
 	for h := range tallies {
 		tallies[h] = make([]tally, len(names))
 	}
-	fmt.Printf("== corruption rate: per plan, for each of %s: heisen stress --strategy timestamp --observe %s,OBSERVER --workers 4 --writes %d; %d plans\n",
+	fmt.Printf("== corruption rate: per plan, for each of %s: heisen stress --strategy timestamp --observe %s,OBSERVER --writers 4 --writes %d; %d plans\n",
 		strings.Join(names, ", "), base, writes, plans)
 	for range plans {
 		for h, heisen := range heisens {
 			for i, n := range names {
 				c := exec.Command(heisen, "stress", "--strategy", "timestamp", "--observe", base+","+n,
-					"--workers", "4", "--writes", strconv.Itoa(writes), "--json", "--dir", filepath.Join(dir, "stress"))
+					"--writers", "4", "--writes", strconv.Itoa(writes), "--json", "--dir", filepath.Join(dir, "stress"))
 				out, err := c.Output()
 				if err != nil {
 					die(fmt.Errorf("stress: %w", err))
@@ -399,7 +419,7 @@ func rates(heisens []string, dir string, plans, writes int, observers string) {
 			}
 			b, x := per1000(t.baseCorrupt, t.baseWrites), per1000(t.corrupt, t.writes)
 			fmt.Printf("%-10s %8.2f (%6d) %8.2f (%6d) %7.2fx %7.2fx [%.2f, %.2f] %6.2fx\n", n, b, t.baseCorrupt, x, t.corrupt,
-				x/b, median(t.ratios), slices.Min(t.ratios), slices.Max(t.ratios), median(t.speeds))
+				x/b, stats.Median(t.ratios), slices.Min(t.ratios), slices.Max(t.ratios), stats.Median(t.speeds))
 		}
 	}
 }
@@ -409,21 +429,29 @@ var (
 	callsRe = regexp.MustCompile(`events for (\d+) calls`)
 )
 
-func latency(self, heisen, dir string, rounds int) {
+// latency times, for each heisen in turn in a rotated order each round,
+// the time from starting heisen record to the first event's time.
+func latency(self string, heisens []string, dir string, rounds int) {
 	trail := filepath.Join(dir, "lat.jsonl")
 	target := filepath.Join(dir, "first")
-	var lat []float64
-	for range rounds {
-		os.Remove(target)
-		start := time.Now()
-		c := exec.Command(heisen, "record", "-o", trail, "--path", dir, "--", self, "touch", target)
-		if out, err := c.CombinedOutput(); err != nil {
-			die(fmt.Errorf("latency run: %w: %s", err, out))
+	lat := make([][]float64, len(heisens))
+	for r := range rounds {
+		for k := range heisens {
+			i := (k + r) % len(heisens)
+			os.Remove(target)
+			start := time.Now()
+			c := exec.Command(heisens[i], "record", "-o", trail, "--path", dir, "--", self, "touch", target)
+			if out, err := c.CombinedOutput(); err != nil {
+				die(fmt.Errorf("latency run: %w: %s", err, out))
+			}
+			ts := firstTS(trail)
+			lat[i] = append(lat[i], float64(ts.Sub(start).Microseconds())/1000)
 		}
-		ts := firstTS(trail)
-		lat = append(lat, float64(ts.Sub(start).Microseconds())/1000)
 	}
-	fmt.Printf("== start latency (heisen record started -> first event's time): median %.1f ms, all %s\n", median(lat), fmtAll(lat))
+	fmt.Printf("== start latency (heisen record started -> first event's time), %d rounds interleaved\n", rounds)
+	for i, h := range heisens {
+		fmt.Printf("%-40s median %6.1f ms  %5.2fx   all %s\n", h, stats.Median(lat[i]), stats.Median(lat[i])/stats.Median(lat[0]), fmtAll(lat[i]))
+	}
 }
 
 // pace writes 1-byte records to a file at rate events/s (each write is one
@@ -520,18 +548,6 @@ func lastLine(s string) string {
 	return s
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func ints(v []int) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
@@ -547,3 +563,92 @@ func fmtAll(v []float64) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// loadTimes prints where loading heisen record's eBPF programs goes: the
+// kernel's BTF read and parsed for CO-RE, then each program loaded alone
+// (with its maps) and verified, with the instructions the verifier
+// processed, then all of them together one after the other, then each
+// step of record.New, which loads them at the same time.
+func loadTimes(rounds int) {
+	start := time.Now()
+	if _, err := btf.LoadKernelSpec(); err != nil {
+		die(err)
+	}
+	fmt.Printf("== load: kernel BTF read and parsed in %.1f ms (once per process)\n", ms(time.Since(start)))
+	spec, err := bpf.LoadRecord()
+	if err != nil {
+		die(err)
+	}
+	vars := map[string]uint32{bpf.RecordVarPrefixCount: 1, bpf.RecordVarCloseNr: unix.SYS_CLOSE,
+		bpf.RecordVarDup3Nr: unix.SYS_DUP3, bpf.RecordVarOpenatNr: unix.SYS_OPENAT}
+	for name, v := range vars {
+		if err := spec.Variables[name].Set(v); err != nil {
+			die(err)
+		}
+	}
+	names := slices.Sorted(maps.Keys(spec.Programs))
+	for _, name := range append(names, "all") {
+		var times []float64
+		var insns uint32
+		for range rounds {
+			s := spec.Copy()
+			if name != "all" {
+				maps.DeleteFunc(s.Programs, func(n string, _ *ebpf.ProgramSpec) bool { return n != name })
+			}
+			start := time.Now()
+			coll, err := ebpf.NewCollection(s)
+			if err != nil {
+				die(fmt.Errorf("load %s: %w", name, err))
+			}
+			times = append(times, ms(time.Since(start)))
+			insns = 0
+			for _, p := range coll.Programs {
+				if info, err := p.Info(); err == nil {
+					n, _ := info.VerifiedInstructions()
+					insns += n
+				}
+			}
+			coll.Close()
+		}
+		fmt.Printf("%-12s median %6.1f ms over %d loads, verifier processed %d instructions\n", name, stats.Median(times), rounds, insns)
+	}
+	recorderSteps(rounds)
+}
+
+// recorderSteps prints the median of each step of record.New, which
+// loads the programs at the same time, as heisen record does; steps done
+// at the same time overlap.
+func recorderSteps(rounds int) {
+	var names []string
+	took := map[string][]float64{}
+	insns := map[string]uint32{}
+	var total []float64
+	for range rounds {
+		start := time.Now()
+		r, err := record.New(record.Config{Paths: []string{"/nonexistent"}})
+		if err != nil {
+			die(err)
+		}
+		total = append(total, ms(time.Since(start)))
+		for _, st := range r.Stats().Load {
+			if _, ok := took[st.Name]; !ok {
+				names = append(names, st.Name)
+			}
+			took[st.Name] = append(took[st.Name], ms(st.Took))
+			insns[st.Name] = st.Insns
+		}
+		if err := r.Close(); err != nil {
+			die(err)
+		}
+	}
+	fmt.Printf("record.New (programs loaded at the same time): median %.1f ms over %d\n", stats.Median(total), rounds)
+	for _, n := range names {
+		fmt.Printf("  %-12s median %6.1f ms", n, stats.Median(took[n]))
+		if insns[n] > 0 {
+			fmt.Printf(", %d instructions", insns[n])
+		}
+		fmt.Println()
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -5,7 +5,7 @@
 //
 //	trail/buffered     trail.Writer with trail.Buffered(): 4 KiB batches
 //	trail/unbuffered   trail.Writer: one write(2) per event
-//	trail/Trace        (*trail.Writer).Trace, buffered: the atomicfile hook
+//	trail/Trace        atomictrail.Tracer(w).Trace, buffered: the atomicfile hook
 //	json/bufio         encoding/json.Marshal of the same event into a bufio.Writer
 //	json/unbuffered    json.Marshal and one write(2) per event
 //	fmt/bufio          the story's log line, fmt.Fprintf(w, "%s pid=%d tmp=%s\n", …)
@@ -22,12 +22,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"syscall"
 	"time"
 
 	"github.com/heisen-dev/heisen/atomicfile"
+	"github.com/heisen-dev/heisen/internal/stats"
 	"github.com/heisen-dev/heisen/trail"
+	"github.com/heisen-dev/heisen/trail/atomictrail"
 )
 
 type jsonEvent struct {
@@ -56,16 +57,32 @@ func main() {
 	rounds := flag.Int("rounds", 7, "rounds")
 	flag.Parse()
 
+	cs := contenders()
+	ns, allocs := measure(cs, *dir, *n, *rounds)
+	base := stats.Median(ns["json/bufio"])
+	fmt.Printf("%-18s %12s %14s %12s\n", "contender", "CPU ns/event", "allocs/event", "vs json/bufio")
+	for _, c := range cs {
+		m := stats.Median(ns[c.name])
+		fmt.Printf("%-18s %12.0f %14.2f %11.2fx\n", c.name, m, stats.Median(allocs[c.name]), base/m)
+	}
+	fmt.Printf("(%d rounds of %d events, interleaved; medians of process CPU time; ratio > 1: cheaper than json/bufio)\n", *rounds, *n)
+}
+
+// A contender writes n events to f its way.
+type contender struct {
+	name string
+	run  func(f *os.File, n int)
+}
+
+// contenders are the ways of writing the same event compared: trail's
+// writer buffered and not, the atomicfile hook, encoding/json, and the
+// story's fmt log line. Every one stamps the time per event.
+func contenders() []contender {
 	ev := trail.Event{TS: time.Now(), PID: 4242, TID: 4243, Op: trail.OpWrite, FD: 3, Path: "/data/out.1764072000.tmp",
 		Off: 0, Len: 4096, Ret: 4096, Src: "atomicfile", Call: "4242-17"}
 	te := atomicfile.TraceEvent{Op: "write", Path: ev.Path, FD: 3, Len: 4096, Ret: 4096, Call: 17}
 	je := jsonEvent{TS: ev.TS.Format(time.RFC3339Nano), PID: 4242, TID: 4243, Op: "write", Path: ev.Path, FD: 3, Len: 4096, Ret: 4096, Src: "atomicfile", Call: "4242-17"}
-
-	type contender struct {
-		name string
-		run  func(f *os.File, n int)
-	}
-	contenders := []contender{
+	return []contender{
 		{"trail/buffered", func(f *os.File, n int) {
 			w := trail.NewWriter(f, trail.Buffered())
 			for i := range n {
@@ -84,9 +101,10 @@ func main() {
 		}},
 		{"trail/Trace", func(f *os.File, n int) {
 			w := trail.NewWriter(f, trail.Buffered())
+			tr := atomictrail.Tracer(w)
 			for i := range n {
 				te.Off = int64(i)
-				w.Trace(&te)
+				tr.Trace(&te)
 			}
 			w.Close()
 		}},
@@ -116,11 +134,15 @@ func main() {
 			bw.Flush()
 		}},
 	}
-	ns := map[string][]float64{}
-	allocs := map[string][]float64{}
-	for range *rounds {
-		for _, c := range contenders {
-			path := filepath.Join(*dir, "trailwriter.trail")
+}
+
+// measure runs every contender once per round, interleaved, and returns
+// the CPU time and the allocations per event of each run.
+func measure(cs []contender, dir string, n, rounds int) (ns, allocs map[string][]float64) {
+	ns, allocs = map[string][]float64{}, map[string][]float64{}
+	for range rounds {
+		for _, c := range cs {
+			path := filepath.Join(dir, "trailwriter.trail")
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "trailwriter:", err)
@@ -130,28 +152,14 @@ func main() {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			m0, t0 := ms.Mallocs, cpuNow()
-			c.run(f, *n)
+			c.run(f, n)
 			t1 := cpuNow()
 			runtime.ReadMemStats(&ms)
 			f.Close()
 			os.Remove(path)
-			ns[c.name] = append(ns[c.name], float64(t1-t0)/float64(*n))
-			allocs[c.name] = append(allocs[c.name], float64(ms.Mallocs-m0)/float64(*n))
+			ns[c.name] = append(ns[c.name], float64(t1-t0)/float64(n))
+			allocs[c.name] = append(allocs[c.name], float64(ms.Mallocs-m0)/float64(n))
 		}
 	}
-	median := func(v []float64) float64 {
-		v = slices.Clone(v)
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
-	base := median(ns["json/bufio"])
-	fmt.Printf("%-18s %12s %14s %12s\n", "contender", "CPU ns/event", "allocs/event", "vs json/bufio")
-	for _, c := range contenders {
-		m := median(ns[c.name])
-		fmt.Printf("%-18s %12.0f %14.2f %11.2fx\n", c.name, m, median(allocs[c.name]), base/m)
-	}
-	fmt.Printf("(%d rounds of %d events, interleaved; medians of process CPU time; ratio > 1: cheaper than json/bufio)\n", *rounds, *n)
+	return ns, allocs
 }

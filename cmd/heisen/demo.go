@@ -16,11 +16,11 @@ import (
 )
 
 const demoAbout = `Tell the story of the bug that only existed when nobody was watching, with
-real processes, in about a minute:
+real processes, in seconds (2 to 8 on a 2-core machine, depending on its load):
 
-  1. 4 worker processes replace one file the story's way, with the temp name
+  1. 4 writer processes replace one file the story's way, with the temp name
      target.<unix seconds>.tmp, until a reader catches a corrupt version;
-  2. the trail the workers left shows two of them opening the same temp name
+  2. the trail the writers left shows two of them opening the same temp name
      in the same second;
   3. heisen analyze names the race from the trail alone;
   4. the fix (target.<pid>.<random hex>.tmp) and atomicfile replace the file
@@ -31,8 +31,8 @@ It needs nothing but Go: no strace, no root.`
 // The demo's workload: enough writes per run that a collision in the same
 // second is all but certain, few enough that a run takes a second or two.
 const (
-	demoWorkers = 4
-	demoWrites  = 250 // per worker and run
+	demoWriters = 4
+	demoWrites  = 250 // per writer and run
 	demoTries   = 8   // timestamp runs before giving up on a telling corruption
 	demoSize    = 4096
 	demoChunk   = 1024
@@ -75,7 +75,7 @@ type demo struct {
 
 func (d *demo) printf(format string, a ...any) { fmt.Fprintf(d.out, format, a...) }
 
-// config is one run of strategy, with the workers leaving a trail.
+// config is one run of strategy, with the writers leaving a trail.
 func (d *demo) config(strategy string, writes int) (stress.Config, error) {
 	d.runs++
 	run := filepath.Join(d.dir, fmt.Sprintf("%d-%s", d.runs, strategy))
@@ -84,36 +84,63 @@ func (d *demo) config(strategy string, writes int) (stress.Config, error) {
 	}
 	return stress.Config{
 		Strategy: strategy, Observer: "trail", Dir: run,
-		Workers: demoWorkers, Writes: writes, Size: demoSize, Chunk: demoChunk, Readers: 1,
+		Writers: demoWriters, Writes: writes, Size: demoSize, Chunk: demoChunk, Readers: 1,
 		Self: d.self, Trail: filepath.Join(run, "trail.jsonl"),
 		Progress: func(p stress.Progress) { d.live.show(strategy, p) },
 	}, nil
 }
 
+// run tells the story in its four steps; each step prints its part and
+// the first that cannot go on returns the exit code.
 func (d *demo) run() int {
+	d.intro()
+	got, code := d.catch()
+	if got == nil {
+		return code
+	}
+	if err := d.showTrail(got); err != nil {
+		return d.fail(err)
+	}
+	d.diagnose(got)
+	return d.fix(got.sum)
+}
+
+// caught is what step 1 found: the story's runs summed, the corrupt
+// version that tells the story best and the run that saw it.
+type caught struct {
+	sum *stress.Summary
+	c   *stress.Corruption
+	run *stress.Result
+}
+
+func (d *demo) intro() {
 	st := d.st
 	d.printf("%s\n\n", st.bold("heisen demo: the bug that only existed when nobody was watching"))
-	d.printf("A worker replaced a file the \"safe\" way, a temp file renamed over the target,\n")
+	d.printf("A service replaced a file the \"safe\" way, a temp file renamed over the target,\n")
 	d.printf("and once in a few thousand runs the target came out spliced. The temp name:\n\n")
 	d.printf("    tmp = f\"{target}.{int(time.time())}.tmp\"    %s\n\n", st.dim("# whole seconds, opened with O_TRUNC"))
+}
 
-	// 1. The story's writer until a reader catches it.
+// catch is step 1: the story's writer, run after run, until a reader
+// catches a corrupt version that two colliding opens explain (or the
+// tries run out). It returns nil and the exit code when there is nothing
+// to tell.
+func (d *demo) catch() (*caught, int) {
+	st := d.st
 	d.printf("%s %d processes × %d replaces, a reader checks each version\n",
-		st.bold("1. The story's writer."), demoWorkers, demoWrites)
-	ts := &stress.Summary{}
-	var caught *stress.Corruption
-	var caughtRun *stress.Result
+		st.bold("1. The story's writer."), demoWriters, demoWrites)
+	got := &caught{sum: &stress.Summary{}}
 	for try := 1; try <= demoTries; try++ {
 		res, err := d.stress("timestamp", demoWrites)
 		if err != nil || res == nil {
-			return d.fail(err)
+			return nil, d.fail(err)
 		}
 		if _, err := stress.Explain(res); err != nil {
-			return d.fail(err)
+			return nil, d.fail(err)
 		}
-		ts.Add(res)
+		got.sum.Add(res)
 		if c := telling(res); c != nil {
-			caught, caughtRun = c, res
+			got.c, got.run = c, res
 			if stress.CollidingOpens(c, res.PIDs) != nil {
 				break
 			}
@@ -123,59 +150,80 @@ func (d *demo) run() int {
 		}
 	}
 	if d.ctx.Err() != nil {
-		return d.interrupted(ts)
+		return nil, d.interrupted(got.sum)
 	}
-	if caught == nil {
-		d.printf("   %s in %d writes: this machine did not collide. Run it again, or try\n", st.red("no corruption"), ts.Writes)
-		d.printf("   heisen stress --strategy timestamp --workers 8\n")
-		return exitFail
+	if got.c == nil {
+		d.printf("   %s in %d writes: this machine did not collide. Run it again, or try\n", st.red("no corruption"), got.sum.Writes)
+		d.printf("   heisen stress --strategy timestamp --writers 8\n")
+		return nil, exitFail
 	}
-	d.printf("   %s after %d writes: %d corrupt versions, %.1f per 1,000 writes\n\n",
-		st.red("caught"), ts.Writes, len(ts.Corrupt), ts.Rate())
-	d.printf("   version %s (%d bytes, seen by %s) is %s:\n", caught.Version, caught.Size, caught.SeenBy, st.red(caught.Kind.String()))
-	d.printBytes(caught, caughtRun.PIDs)
+	d.printf("   %s after %d writes: %s, %.1f per 1,000 writes\n\n",
+		st.red("caught"), got.sum.Writes, plural(len(got.sum.Corrupt), "corrupt version"), got.sum.Rate())
+	d.printf("   version %s (%d bytes, seen by %s) is %s:\n", got.c.Version, got.c.Size, got.c.SeenBy, st.red(got.c.Kind.String()))
+	d.printBytes(got.c, got.run.PIDs)
+	return got, exitOK
+}
 
-	// 2. The trail.
-	pair := stress.CollidingOpens(caught, caughtRun.PIDs)
-	d.printf("\n%s Every worker logged the open of its temp file and its rename.\n", st.bold("2. The trail."))
-	if len(pair) == 2 {
-		runDir := filepath.Dir(caughtRun.Target)
-		d.printf("   Two workers opened the same temp name %s apart:\n\n", pair[1].TS.Sub(pair[0].TS).Round(time.Microsecond))
-		for _, e := range pair {
-			d.printf("     %s  pid %-6d %s %-24s inode %d  %s\n", e.TS.UTC().Format("15:04:05.000000"), e.PID, e.Op,
-				filepath.Base(e.Path), e.Ino, st.dim(fmt.Sprintf("trail.jsonl:%d", e.Pos.Line)))
-		}
-		if sec, ok := unixSecondsIn(filepath.Base(pair[0].Path)); ok {
-			d.printf("\n   %d is %s UTC in Unix seconds: every worker starting a write in\n", sec, time.Unix(sec, 0).UTC().Format("15:04:05"))
-			d.printf("   that second computes the same name, and O_TRUNC lets each trample the other.\n")
-		}
-		lines, err := trailLines(caughtRun.Trail, pair[0].Pos.Line, pair[1].Pos.Line)
-		if err != nil {
-			return d.fail(err)
-		}
-		d.printf("\n   The two lines as written (%s):\n", st.dim("$DIR is "+runDir))
-		for _, l := range lines {
-			d.printf("   %s\n", strings.ReplaceAll(l, runDir, "$DIR"))
-		}
-	} else {
+// showTrail is step 2: the two trail lines of the writers that opened the
+// same temp name, as written.
+func (d *demo) showTrail(got *caught) error {
+	st := d.st
+	pair := stress.CollidingOpens(got.c, got.run.PIDs)
+	d.printf("\n%s Every writer logged the open of its temp file and its rename.\n", st.bold("2. The trail."))
+	if len(pair) != 2 {
 		d.printf("   (the finding for this version has no two opens of one name; see step 3)\n")
+		return nil
 	}
+	runDir := filepath.Dir(got.run.Target)
+	d.printf("   Two writers opened the same temp name %s apart:\n\n", pair[1].TS.Sub(pair[0].TS).Round(time.Microsecond))
+	for _, e := range pair {
+		d.printf("     %s  pid %-6d %s %-24s inode %d  %s\n", e.TS.UTC().Format("15:04:05.000000"), e.PID, e.Op,
+			filepath.Base(e.Path), e.Ino, st.dim(fmt.Sprintf("trail.jsonl:%d", e.Pos.Line)))
+	}
+	if sec, ok := unixSecondsIn(filepath.Base(pair[0].Path)); ok {
+		d.printf("\n   %d is %s UTC in Unix seconds: every writer starting a write in\n", sec, time.Unix(sec, 0).UTC().Format("15:04:05"))
+		d.printf("   that second computes the same name, and O_TRUNC lets each trample the other.\n")
+	}
+	lines, err := trailLines(got.run.Trail, pair[0].Pos.Line, pair[1].Pos.Line)
+	if err != nil {
+		return err
+	}
+	d.printf("\n   The two lines as written (%s):\n", st.dim("$DIR is "+runDir))
+	for _, l := range lines {
+		d.printf("   %s\n", strings.ReplaceAll(l, runDir, "$DIR"))
+	}
+	return nil
+}
 
-	// 3. analyze.
+// diagnose is step 3: the finding analyze gives from the trail alone, and
+// the HTML report.
+func (d *demo) diagnose(got *caught) {
+	st := d.st
 	d.printf("\n%s heisen analyze, reading only the trail, says:\n", st.bold("3. The diagnosis."))
-	if f := caught.Finding; f != nil {
+	if f := got.c.Finding; f != nil {
 		d.printf("   %s %s\n", st.red(f.Severity.String()), st.bold(string(f.Kind)))
-		d.printf("%s\n", wrap(shorten(f.Message, filepath.Dir(caughtRun.Target)), "     ", 80))
+		d.printf("%s\n", wrap(shorten(f.Message, filepath.Dir(got.run.Target)), "     ", 80))
 		if f.Note != "" {
 			d.printf("%s\n", st.dim(wrap(f.Note, "     ", 80)))
 		}
 	} else {
 		d.printf("   no finding explains this version (a trail line lost, or a race analyze does not know)\n")
 	}
-	d.printf("   %d of the %d corrupt versions are explained by a finding like this one.\n", ts.Explained, len(ts.Corrupt))
+	d.printf("   %d of the %s are explained by a finding like this one.\n", got.sum.Explained,
+		plural(len(got.sum.Corrupt), "corrupt version"))
+	if html, err := writeDemoReport(got.run.Trail); err != nil {
+		d.printf("   (no HTML report: %v)\n", err)
+	} else {
+		d.printf("   The picture, with a timeline of every finding: %s\n", html)
+	}
+}
 
-	// 4. The fix.
-	per := ts.Writes / demoWorkers
+// fix is step 4: as many writes with a name unique per process and call,
+// and with atomicfile, then the table of all three. It fails when a fixed
+// strategy corrupted.
+func (d *demo) fix(ts *stress.Summary) int {
+	st := d.st
+	per := ts.Writes / demoWriters
 	d.printf("\n%s The same %d writes with a name unique per process and call,\n", st.bold("4. The fix."), ts.Writes)
 	d.printf("   tmp = f\"{target}.{os.getpid()}.{uuid4().hex}.tmp\", and with atomicfile:\n")
 	cells := []*stress.Summary{ts}
@@ -249,7 +297,7 @@ func telling(r *stress.Result) *stress.Corruption {
 // printBytes shows where the bytes of a corrupt version came from.
 func (d *demo) printBytes(c *stress.Corruption, pids map[int]int) {
 	if c.Kind == stress.Empty {
-		d.printf("     0 bytes: a worker's O_TRUNC emptied the file another had just renamed in\n")
+		d.printf("     0 bytes: a writer's O_TRUNC emptied the file another had just renamed in\n")
 		return
 	}
 	for _, seg := range strings.Split(c.Explain, " | ") {
@@ -258,7 +306,7 @@ func (d *demo) printBytes(c *stress.Corruption, pids map[int]int) {
 		name := strings.TrimPrefix(src, "header ")
 		var w, n int
 		if _, err := fmt.Sscanf(name, "w%d#%d", &w, &n); err == nil && pids[w] != 0 {
-			who = fmt.Sprintf("%s: worker %d (pid %d), its write %d", src, w, pids[w], n)
+			who = fmt.Sprintf("%s: writer %d (pid %d), its write %d", src, w, pids[w], n)
 		}
 		d.printf("     bytes %-10s %s\n", rng, who)
 	}
@@ -304,7 +352,7 @@ func trailLines(path string, lines ...int) ([]string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read trail %s: %w", path, err)
+		return nil, fmt.Errorf("read trail: %w", err) // it names the file
 	}
 	return out, nil
 }

@@ -12,10 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
-// Exit codes, the same for every command.
+// Exit codes. heisen record exits with its command's status instead, and
+// heisen run with 0 whenever its runs complete (docs/ARCHITECTURE.md).
 const (
 	exitOK          = 0   // the command ran and found nothing it was asked to fail on
 	exitFail        = 1   // findings, corruption, or the command's work failed
@@ -39,12 +41,14 @@ var commands []command
 func init() {
 	// Assigned in init because "help" prints the table it is part of.
 	commands = []command{
-		{name: "demo", summary: "reproduce the story's race, find it in the trail, show the fix (about a minute)", run: cmdDemo},
+		{name: "demo", summary: "reproduce the story's race, find it in the trail, show the fix (in seconds)", run: cmdDemo},
 		{name: "stress", summary: "replace one file from many processes with a chosen strategy and count corrupt versions", run: cmdStress},
 		{name: "stress-worker", hidden: true, run: cmdStressWorker},
 		{name: "analyze", summary: "read trails afterwards and name the races in them, with evidence", run: cmdAnalyze},
 		{name: "record", summary: "record a trail of the file operations of any command (eBPF, or ptrace)", run: cmdRecord},
 		{name: "run", summary: "run a flaky command under perturbations and say which timing variable its failures depend on", run: cmdRun},
+		{name: "crash", summary: "simulate power loss: check every state a crash may leave a program's files in", run: cmdCrash},
+		{name: "crash-serve", hidden: true, run: cmdCrashServe},
 		{name: "vet", summary: "find racy temp-file patterns in Go code before it ships", run: cmdVet},
 		{name: "version", summary: "print the version", run: cmdVersion},
 		{name: "help", summary: "show help for heisen or one command", run: cmdHelp},
@@ -101,7 +105,9 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run "heisen <command> --help" for a command's flags.
-Exit codes: 0 ok, 1 findings or failure, 2 usage, 130 interrupted.
+Exit codes: 0 ok, 1 findings or failure, 2 usage, 130 interrupted; record
+exits with its command's status, and run with 0 when its runs complete
+(each command's --help says more).
 `)
 }
 
@@ -193,6 +199,43 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok bool
 		return exitUsage, false
 	}
 	return exitOK, true
+}
+
+// setFlags returns the names of the flags given on the command line, so
+// that a command can tell a value given from the default.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// printError prints err as the error of command cmd, naming the command
+// once: a library error that starts with the package's name
+// ("stress: create target: …") loses that prefix after "heisen stress:".
+func printError(stderr io.Writer, cmd string, err error, pkgs ...string) {
+	msg := err.Error()
+	for _, p := range append([]string{cmd}, pkgs...) {
+		msg = strings.TrimPrefix(msg, p+": ")
+	}
+	fmt.Fprintf(stderr, "heisen %s: %s\n", cmd, msg)
+}
+
+// exitError is a phase's failure: what to print and the exit status. A
+// usage error also points at --help.
+type exitError struct {
+	code  int
+	usage bool
+	msg   string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErr(format string, a ...any) error {
+	return &exitError{code: exitUsage, usage: true, msg: fmt.Sprintf(format, a...)}
+}
+
+func exitErr(code int, format string, a ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, a...)}
 }
 
 // usageError prints a usage error in the one format every command uses.

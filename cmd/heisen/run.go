@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"regexp"
@@ -10,14 +11,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/heisen-dev/heisen/internal/ptrace"
 	"github.com/heisen-dev/heisen/record"
 	"github.com/heisen-dev/heisen/runner"
 )
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "-- COMMAND [ARGS]",
-		`Runs COMMAND many times under each perturbation, interleaved (A B C A B C ...),
+const runAbout = `Runs COMMAND many times under each perturbation, interleaved (A B C A B C ...),
 and says for each whether it raises or lowers the failure rate against the
 unperturbed baseline: Fisher's exact test, Holm-corrected over the
 perturbations, 95% family-wise confidence. A run fails when it exits non-zero,
@@ -26,54 +24,48 @@ times out, or its output matches --fail-if.
 Perturbations: none, syscall-delay=DUR, one-cpu, cpu-contention=N, chaos,
 unbuffered. Exit status 0 whenever the runs completed, whatever they found.
 With --keep-failures DIR, each failing run leaves DIR/<perturbation>-<n>.stdout
-and .stderr, and with --record also .trail (for heisen analyze).`, stderr)
-	perturb := fs.String("perturb", runner.DefaultPerturbations(), "comma-separated `LIST` of perturbations; none (the baseline) is always included")
-	runs := fs.Int("runs", 0, "runs per perturbation (default 20 without --duration; with it, a cap)")
-	duration := fs.Duration("duration", 0, "keep running rounds until this much time has passed")
-	timeout := fs.Duration("timeout", defaultRunTimeout, "per run; a run that takes longer fails and its process group is killed")
-	parallel := fs.Int("parallel", 1, "copies of the command started at once in each slot")
-	syscalls := fs.String("syscalls", "file", "syscalls that syscall-delay slows: names and the group file")
-	failIf := fs.String("fail-if", "", "a run whose stdout or stderr matches this `REGEXP` fails even if it exits 0")
-	keep := fs.String("keep-failures", "", "directory for the stdout and stderr of failing runs")
-	rec := fs.Bool("record", false, "with --keep-failures, record every run with eBPF (heisen record) and keep the trail of each failing one")
-	asJSON := fs.Bool("json", false, "print one JSON object per perturbation instead of the table")
-	if code, ok := parse(fs, args, stdout); !ok {
+and .stderr, and with --record also .trail (for heisen analyze).`
+
+// runFlags are heisen run's flags, as parsed.
+type runFlags struct {
+	fs                        *flag.FlagSet
+	perturb, syscalls, failIf *string
+	keep                      *string
+	runs, parallel            *int
+	duration, timeout         *time.Duration
+	record, json              *bool
+}
+
+func newRunFlags(stderr io.Writer) *runFlags {
+	fs := newFlagSet("run", "-- COMMAND [ARGS]", runAbout, stderr)
+	return &runFlags{
+		fs:       fs,
+		perturb:  fs.String("perturb", runner.DefaultPerturbations(), "comma-separated `LIST` of perturbations; none (the baseline) is always included"),
+		runs:     fs.Int("runs", 0, fmt.Sprintf("runs per perturbation (default %d without --duration; with it, a cap)", runner.DefaultRuns)),
+		duration: fs.Duration("duration", 0, "keep running rounds until this much time has passed"),
+		timeout:  fs.Duration("timeout", runner.DefaultTimeout, "per run; a run that takes longer fails and its process group is killed"),
+		parallel: fs.Int("parallel", 1, "copies of the command started at once in each slot"),
+		syscalls: fs.String("syscalls", runner.DefaultSyscalls, "syscalls that syscall-delay slows: names and the group file"),
+		failIf:   fs.String("fail-if", "", "a run whose stdout or stderr matches this `REGEXP` fails even if it exits 0"),
+		keep:     fs.String("keep-failures", "", "directory for the stdout and stderr of failing runs"),
+		record:   fs.Bool("record", false, "with --keep-failures, record every run with eBPF (heisen record) and keep the trail of each failing one"),
+		json:     fs.Bool("json", false, "print one JSON object per perturbation instead of the table"),
+	}
+}
+
+// cmdRun parses the flags into a runner.Config, runs the comparison and
+// prints its report; runner owns the defaults and the checks of the
+// config, the CLI only those of its flags.
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newRunFlags(stderr)
+	if code, ok := parse(f.fs, args, stdout); !ok {
 		return code
 	}
-	cfg := runner.Config{Command: fs.Args(), Duration: *duration, Timeout: *timeout, Parallel: *parallel, KeepFailures: *keep}
-	if len(cfg.Command) == 0 {
-		return usageError(stderr, "run", "no command to run (heisen run [flags] -- COMMAND [ARGS])")
+	cfg, msg := f.config()
+	if msg != "" {
+		return usageError(stderr, "run", "%s", msg)
 	}
-	var err error
-	if cfg.Perturbations, err = runner.ParsePerturbations(*perturb); err != nil {
-		return usageError(stderr, "run", "--perturb: %v", err)
-	}
-	switch {
-	case *runs < 0:
-		return usageError(stderr, "run", "--runs must be positive")
-	case *duration < 0:
-		return usageError(stderr, "run", "--duration must be positive")
-	case *timeout <= 0:
-		return usageError(stderr, "run", "--timeout must be positive")
-	case *parallel < 1:
-		return usageError(stderr, "run", "--parallel must be at least 1")
-	}
-	cfg.Runs = *runs
-	if cfg.Runs == 0 && cfg.Duration == 0 {
-		cfg.Runs = 20
-	}
-	if cfg.Syscalls, err = ptrace.Syscalls(*syscalls); err != nil {
-		return usageError(stderr, "run", "--syscalls: %v", err)
-	}
-	if *failIf != "" {
-		if cfg.FailIf, err = regexp.Compile(*failIf); err != nil {
-			return usageError(stderr, "run", "--fail-if: %v", err)
-		}
-	}
-	if *rec {
-		if *keep == "" {
-			return usageError(stderr, "run", "--record needs --keep-failures DIR for the trails")
-		}
+	if *f.record {
 		r, err := record.New(record.Config{})
 		if err != nil {
 			fmt.Fprintf(stderr, "heisen run: --record: %v\n", err)
@@ -83,27 +75,17 @@ and .stderr, and with --record also .trail (for heisen analyze).`, stderr)
 		cfg.Record = r
 	}
 	if isTerminal(stderr) {
-		cfg.Progress = func(done, total int, so runner.Report) {
-			var b strings.Builder
-			for _, r := range so.Results {
-				fmt.Fprintf(&b, "  %s %d/%d", r.Perturbation, r.Failures, r.Runs)
-			}
-			of := ""
-			if total > 0 {
-				of = fmt.Sprintf("/%d", total)
-			}
-			fmt.Fprintf(stderr, "\r\033[Krun %d%s  failures:%s", done, of, b.String())
-		}
+		cfg.Progress = runProgress(stderr)
 	}
 	rep, err := runner.Run(ctx, cfg)
 	if cfg.Progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if rep == nil {
-		fmt.Fprintf(stderr, "heisen run: %v\n", err)
+		printError(stderr, "run", err, "runner")
 		return exitUsage
 	}
-	if *asJSON {
+	if *f.json {
 		enc := json.NewEncoder(stdout)
 		for _, r := range rep.Results {
 			enc.Encode(r)
@@ -112,7 +94,7 @@ and .stderr, and with --record also .trail (for heisen analyze).`, stderr)
 		printRunReport(stdout, rep)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "heisen run: %v\n", err)
+		printError(stderr, "run", err, "runner")
 		return exitFail
 	}
 	if rep.Interrupted {
@@ -122,8 +104,53 @@ and .stderr, and with --record also .trail (for heisen analyze).`, stderr)
 	return exitOK
 }
 
-// defaultRunTimeout bounds one run of the command.
-const defaultRunTimeout = time.Minute
+// config turns the flags into a runner.Config, or a usage message. A zero
+// given is an error, not the default: only a flag left out takes it.
+func (f *runFlags) config() (runner.Config, string) {
+	cfg := runner.Config{Command: f.fs.Args(), Runs: *f.runs, Duration: *f.duration, Timeout: *f.timeout,
+		Parallel: *f.parallel, Syscalls: *f.syscalls, KeepFailures: *f.keep}
+	if len(cfg.Command) == 0 {
+		return cfg, "no command to run (heisen run [flags] -- COMMAND [ARGS])"
+	}
+	var err error
+	if cfg.Perturbations, err = runner.ParsePerturbations(*f.perturb); err != nil {
+		return cfg, fmt.Sprintf("--perturb: %v", err)
+	}
+	set := setFlags(f.fs)
+	switch {
+	case *f.runs < 0 || set["runs"] && *f.runs == 0:
+		return cfg, fmt.Sprintf("--runs %d: must be positive", *f.runs)
+	case *f.duration < 0 || set["duration"] && *f.duration == 0:
+		return cfg, fmt.Sprintf("--duration %s: must be positive", *f.duration)
+	case *f.timeout <= 0:
+		return cfg, "--timeout must be positive"
+	case *f.parallel < 1:
+		return cfg, "--parallel must be at least 1"
+	case *f.record && *f.keep == "":
+		return cfg, "--record needs --keep-failures DIR for the trails"
+	}
+	if *f.failIf != "" {
+		if cfg.FailIf, err = regexp.Compile(*f.failIf); err != nil {
+			return cfg, fmt.Sprintf("--fail-if: %v", err)
+		}
+	}
+	return cfg, ""
+}
+
+// runProgress shows the failures so far on one line of the terminal.
+func runProgress(stderr io.Writer) func(done, total int, so runner.Report) {
+	return func(done, total int, so runner.Report) {
+		var b strings.Builder
+		for _, r := range so.Results {
+			fmt.Fprintf(&b, "  %s %d/%d", r.Perturbation, r.Failures, r.Runs)
+		}
+		of := ""
+		if total > 0 {
+			of = fmt.Sprintf("/%d", total)
+		}
+		fmt.Fprintf(stderr, "\r\033[Krun %d%s  failures:%s", done, of, b.String())
+	}
+}
 
 func printRunReport(w io.Writer, rep *runner.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -144,9 +171,5 @@ func printRunReport(w io.Writer, rep *runner.Report) {
 		}
 	}
 	fmt.Fprintf(w, "%s.\n", rep.Summary)
-	plural := "s"
-	if rep.Compared == 1 {
-		plural = ""
-	}
-	fmt.Fprintf(w, "Verdicts: Fisher's exact test against none, Holm-corrected over %d comparison%s (95%% family-wise confidence).\n", rep.Compared, plural)
+	fmt.Fprintf(w, "Verdicts: Fisher's exact test against none, Holm-corrected over %s (95%% family-wise confidence).\n", plural(rep.Compared, "comparison"))
 }

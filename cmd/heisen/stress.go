@@ -34,58 +34,33 @@ observer with the same budget, interleaved in rounds; rates are corrupt
 writes per 1,000 with a 95% Wilson interval, and the table gives each
 observer's rate and speed as multiples of the unobserved run.
 
-Exit status: 0, or 1 with --expect-clean when any corruption was seen;
-2 on usage errors; 130 when interrupted (what was measured is printed).`
+A replace that fails for a reason of the system (a full disk, a
+permission) counts as failed: the table gains a failed column and names
+the first error, and the exit status is 1. A rename that finds its temp
+gone because a writer with the same temp name renamed it first is the race
+itself, not a failure.
 
-// listFlag collects a repeatable flag that also takes comma lists.
-type listFlag struct {
-	vals []string
-	set  bool
-}
-
-func (l *listFlag) String() string { return strings.Join(l.vals, ",") }
-
-func (l *listFlag) Set(s string) error {
-	if !l.set {
-		l.vals, l.set = nil, true // the first use replaces the default
-	}
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			l.vals = append(l.vals, v)
-		}
-	}
-	return nil
-}
+Exit status: 0; 1 when a write failed, a run could not go on (the rows
+measured before are printed), or with --expect-clean when any corruption
+was seen; 2 on usage errors; 130 when interrupted (what was measured is
+printed).`
 
 // stressFlags are the flags of heisen stress.
 type stressFlags struct {
 	strategies, observers listFlag
-	workers, writes       int
+	writers, writes       int
 	duration              time.Duration
 	size, chunk, readers  int
 	think, dir            string
 	keep, json, clean     bool
 }
 
+// cmdStress runs the plan the flags describe and reports it: parse and
+// check the flags, set up the run directory and the observers, execute
+// with a live line, print, and choose the exit status.
 func cmdStress(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("stress", "", stressAbout, stderr)
-	f := stressFlags{
-		strategies: listFlag{vals: []string{"timestamp", "uuid", "atomicfile"}},
-		observers:  listFlag{vals: []string{"trail"}},
-	}
-	fs.Var(&f.strategies, "strategy", "strategy `S` to run; repeat or give a comma list: "+strings.Join(stress.Strategies, ", "))
-	fs.IntVar(&f.workers, "workers", 4, "writer `processes`")
-	fs.IntVar(&f.writes, "writes", 0, "replaces per worker `N` (default 500 unless --duration)")
-	fs.DurationVar(&f.duration, "duration", 0, "run each strategy × observer for `D` instead of --writes")
-	fs.IntVar(&f.size, "size", 4096, "`bytes` per version, at least 64")
-	fs.IntVar(&f.chunk, "chunk", 1024, "write each version in pieces of `bytes` (0: one write)")
-	fs.IntVar(&f.readers, "readers", 1, "reader `processes` checking every version of the target")
-	fs.StringVar(&f.think, "think", "0", "pause between a worker's writes, `DIST`: exp:5ms, const:1ms, uniform:1ms-3ms")
-	fs.StringVar(&f.dir, "dir", "", "run in `DIR` (default: a fresh temp dir, removed afterwards unless --keep)")
-	fs.BoolVar(&f.keep, "keep", false, "keep the temp dir: targets, trails and every corrupt version")
-	fs.BoolVar(&f.json, "json", false, "print one JSON object per strategy × observer instead of the table")
-	fs.BoolVar(&f.clean, "expect-clean", false, "exit 1 when any corruption is seen")
-	fs.Var(&f.observers, "observe", "observers `O`, comma list: "+strings.Join(stress.Observers, ", "))
+	f := newStressFlags(fs)
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
@@ -95,26 +70,12 @@ func cmdStress(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	dir, cleanup, err := runDir(f.dir, f.keep)
 	if err != nil {
-		fmt.Fprintf(stderr, "heisen stress: %v\n", err)
+		printError(stderr, "stress", err)
 		return exitFail
 	}
 	defer cleanup()
 	plan.Dir = dir
-	var notes []string
-	if slices.Contains(plan.Observers, "record") {
-		if err := recordAvailable(); err != nil {
-			// The first line says what is missing; a verifier log would
-			// bury the table.
-			msg, _, _ := strings.Cut(err.Error(), "\n")
-			if !strings.HasPrefix(msg, "record:") {
-				msg = "record: " + msg
-			}
-			notes = append(notes, strings.TrimRight(msg, ": ")+"; its column is skipped")
-			plan.Observers = slices.DeleteFunc(plan.Observers, func(o string) bool { return o == "record" })
-		} else {
-			plan.Record = recordAttach
-		}
-	}
+	notes := useRecord(plan)
 	live := newLiveLine(stderr)
 	plan.Progress = func(s, o string, round, rounds int, p stress.Progress) {
 		label := s + "/" + o
@@ -123,31 +84,87 @@ func cmdStress(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		live.show(label, p)
 	}
-	cells, planNotes, err := plan.Execute(ctx)
-	notes = append(notes, planNotes...)
+	cells, planNotes, runErr := plan.Execute(ctx)
 	live.clear()
-	if err != nil {
-		fmt.Fprintf(stderr, "heisen stress: %v\n", err)
+	if err := f.report(stdout, stderr, cells, append(notes, planNotes...), dir); err != nil {
+		printError(stderr, "stress", err)
 		return exitFail
 	}
+	return f.status(ctx, stderr, cells, runErr)
+}
+
+func newStressFlags(fs *flag.FlagSet) *stressFlags {
+	f := &stressFlags{
+		strategies: listFlag{vals: []string{"timestamp", "uuid", "atomicfile"}, commas: true},
+		observers:  listFlag{vals: []string{"trail"}, commas: true},
+	}
+	fs.Var(&f.strategies, "strategy", "strategy `S` to run; repeat or give a comma list: "+strings.Join(stress.Strategies, ", "))
+	fs.IntVar(&f.writers, "writers", 4, "writer `processes`")
+	fs.IntVar(&f.writers, "workers", 4, "the former name of --writers")
+	fs.IntVar(&f.writes, "writes", 0, "replaces per writer `N` (default 500 unless --duration)")
+	fs.DurationVar(&f.duration, "duration", 0, "run each strategy × observer for `D` instead of --writes")
+	fs.IntVar(&f.size, "size", 4096, "`bytes` per version, at least 64")
+	fs.IntVar(&f.chunk, "chunk", 1024, "write each version in pieces of `bytes` (0: one write)")
+	fs.IntVar(&f.readers, "readers", 1, "reader `processes` checking every version of the target")
+	fs.StringVar(&f.think, "think", "0", "pause between a writer's writes, `DIST`: exp:5ms, const:1ms, uniform:1ms-3ms")
+	fs.StringVar(&f.dir, "dir", "", "run in `DIR` (default: a fresh temp dir, removed afterwards unless --keep)")
+	fs.BoolVar(&f.keep, "keep", false, "keep the temp dir: targets, trails and every corrupt version")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object per strategy × observer instead of the table")
+	fs.BoolVar(&f.clean, "expect-clean", false, "exit 1 when any corruption is seen")
+	fs.Var(&f.observers, "observe", "observers `O`, comma list: "+strings.Join(stress.Observers, ", "))
+	return f
+}
+
+// useRecord attaches heisen record's recorder to the plan when it asks
+// for it, or drops its column with a note saying what is missing.
+func useRecord(plan *stress.Plan) (notes []string) {
+	if !slices.Contains(plan.Observers, "record") {
+		return nil
+	}
+	if err := recordAvailable(); err != nil {
+		// The first line says what is missing; a verifier log would
+		// bury the table.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if !strings.HasPrefix(msg, "record:") {
+			msg = "record: " + msg
+		}
+		plan.Observers = slices.DeleteFunc(plan.Observers, func(o string) bool { return o == "record" })
+		return []string{strings.TrimRight(msg, ": ") + "; its column is skipped"}
+	}
+	plan.Record = recordAttach
+	return nil
+}
+
+// report prints the cells as JSON or as the table, with the notes.
+func (f *stressFlags) report(stdout, stderr io.Writer, cells []*stress.Summary, notes []string, dir string) error {
 	kept := f.keep || f.dir != ""
-	if f.json {
-		// stdout stays pure JSON; what was skipped goes beside it.
-		for _, n := range notes {
-			fmt.Fprintf(stderr, "heisen stress: %s\n", n)
-		}
-		if err := writeJSON(stdout, cells, kept); err != nil {
-			fmt.Fprintf(stderr, "heisen stress: %v\n", err)
-			return exitFail
-		}
-	} else {
+	if !f.json {
 		printSummary(stdout, cells, notes, kept)
 		if kept {
 			fmt.Fprintf(stdout, "\nRuns, trails and corrupt versions are in %s\n", dir)
 		}
+		return nil
+	}
+	// stdout stays pure JSON; what was skipped goes beside it.
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "heisen stress: %s\n", n)
+	}
+	return writeJSON(stdout, cells, kept)
+}
+
+// status is the exit status: a run that could not go on, an interruption,
+// failed writes, and with --expect-clean any corruption.
+func (f *stressFlags) status(ctx context.Context, stderr io.Writer, cells []*stress.Summary, runErr error) int {
+	if runErr != nil {
+		printError(stderr, "stress", runErr)
+		return exitFail
 	}
 	if ctx.Err() != nil {
 		return exitInterrupted
+	}
+	if failed, first := failedWrites(cells); failed > 0 {
+		fmt.Fprintf(stderr, "heisen stress: %s failed, the first with: %s\n", plural(failed, "write"), first)
+		return exitFail
 	}
 	if f.clean {
 		for _, c := range cells {
@@ -176,19 +193,22 @@ func (f *stressFlags) plan(fs *flag.FlagSet) (*stress.Plan, error) {
 	if len(f.strategies.vals) == 0 || len(f.observers.vals) == 0 {
 		return nil, errors.New("--strategy and --observe need at least one name")
 	}
+	// A zero given is an error, not the default: only a flag left out
+	// takes it.
+	set := setFlags(fs)
 	switch {
-	case f.writes != 0 && f.duration != 0:
+	case set["writes"] && set["duration"]:
 		return nil, errors.New("give --writes or --duration, not both")
-	case f.writes < 0 || f.writes > stress.MaxWrites:
+	case set["writes"] && (f.writes < 1 || f.writes > stress.MaxWrites):
 		return nil, fmt.Errorf("--writes %d: want 1 to %d", f.writes, stress.MaxWrites)
-	case f.duration < 0:
+	case set["duration"] && f.duration <= 0:
 		return nil, fmt.Errorf("--duration %s: want a positive duration", f.duration)
-	case f.writes == 0 && f.duration == 0:
+	case !set["writes"] && !set["duration"]:
 		f.writes = 500
 	}
 	switch {
-	case f.workers < 1 || f.workers > stress.MaxWorkers:
-		return nil, fmt.Errorf("--workers %d: want 1 to %d", f.workers, stress.MaxWorkers)
+	case f.writers < 1 || f.writers > stress.MaxWriters:
+		return nil, fmt.Errorf("--writers %d: want 1 to %d", f.writers, stress.MaxWriters)
 	case f.readers < 0:
 		return nil, fmt.Errorf("--readers %d: want 0 or more", f.readers)
 	case f.size < stress.HeaderSize:
@@ -210,19 +230,19 @@ func (f *stressFlags) plan(fs *flag.FlagSet) (*stress.Plan, error) {
 		Strategies: f.strategies.vals,
 		Observers:  f.observers.vals,
 		Config: stress.Config{
-			Workers: f.workers, Writes: f.writes, Duration: f.duration,
+			Writers: f.writers, Writes: f.writes, Duration: f.duration,
 			Size: f.size, Chunk: f.chunk, Readers: f.readers, Think: think, Self: self,
 		},
 	}, nil
 }
 
-// selfExec starts workers as this very binary running the hidden
+// selfExec starts writers and readers as this very binary running the hidden
 // stress-worker command. argv[0] is kept as we were started, so a binary
 // that dispatches on its name (a testscript test binary) does the same.
 func selfExec() (stress.Exec, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return stress.Exec{}, fmt.Errorf("find own executable to start workers: %w", err)
+		return stress.Exec{}, fmt.Errorf("find own executable to start writers and readers: %w", err)
 	}
 	return stress.Exec{Path: exe, Args: []string{os.Args[0], "stress-worker"}}, nil
 }
@@ -284,13 +304,27 @@ func runDir(dir string, keep bool) (string, func(), error) {
 	return d, func() { os.RemoveAll(d) }, nil
 }
 
+// failedWrites totals the failed writes of every cell and returns the
+// first cell's first error.
+func failedWrites(cells []*stress.Summary) (n int, first string) {
+	for _, c := range cells {
+		n += c.Failed
+		if first == "" {
+			first = c.FirstErr
+		}
+	}
+	return n, first
+}
+
 // jsonCell is the --json form of a Summary, with exactly the keys the
-// issue fixes.
+// docs/stress.md documents.
 type jsonCell struct {
 	Strategy   string  `json:"strategy"`
 	Observer   string  `json:"observer"`
-	Workers    int     `json:"workers"`
+	Writers    int     `json:"writers"`
+	Workers    int     `json:"workers"` // Writers again, under the key of earlier versions
 	Writes     int     `json:"writes"`
+	Failed     int     `json:"failed"`
 	Corrupt    int     `json:"corrupt"`
 	Rate       float64 `json:"rate_per_1000"`
 	CILow      float64 `json:"ci_low"`
@@ -298,6 +332,7 @@ type jsonCell struct {
 	WritesPerS float64 `json:"writes_per_s"`
 	Explained  int     `json:"explained"`
 	Trail      *string `json:"trail"`
+	FirstError *string `json:"first_error"`
 }
 
 func writeJSON(w io.Writer, cells []*stress.Summary, kept bool) error {
@@ -305,12 +340,15 @@ func writeJSON(w io.Writer, cells []*stress.Summary, kept bool) error {
 	for _, c := range cells {
 		lo, hi := c.CI()
 		j := jsonCell{
-			Strategy: c.Strategy, Observer: c.Observer, Workers: c.Workers, Writes: c.Writes,
-			Corrupt: len(c.Corrupt), Rate: round(c.Rate(), 3), CILow: round(lo, 3), CIHigh: round(hi, 3),
+			Strategy: c.Strategy, Observer: c.Observer, Writers: c.Writers, Workers: c.Writers, Writes: c.Writes,
+			Failed: c.Failed, Corrupt: len(c.Corrupt), Rate: round(c.Rate(), 3), CILow: round(lo, 3), CIHigh: round(hi, 3),
 			WritesPerS: round(c.WritesPerSecond(), 1), Explained: c.Explained,
 		}
 		if c.Trail != "" && kept {
 			j.Trail = &c.Trail
+		}
+		if c.FirstErr != "" {
+			j.FirstError = &c.FirstErr
 		}
 		if err := enc.Encode(j); err != nil {
 			return fmt.Errorf("write JSON: %w", err)
@@ -333,6 +371,11 @@ func printSummary(w io.Writer, cells []*stress.Summary, notes []string, kept boo
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, c := range cells {
+		if c.Failed > 0 {
+			fmt.Fprintf(w, "%s/%s: %d of %d writes failed, the first with: %s\n", c.Strategy, c.Observer, c.Failed, c.Writes, c.FirstErr)
+		}
+	}
+	for _, c := range cells {
 		if len(c.Corrupt) == 0 {
 			continue
 		}
@@ -346,6 +389,23 @@ func printSummary(w io.Writer, cells []*stress.Summary, notes []string, kept boo
 		}
 		if f := k.Finding; f != nil {
 			fmt.Fprintf(w, "  explained by analyze: %s: %s\n", f.Kind, f.Message)
+		}
+	}
+	printPredictions(w, cells)
+}
+
+// printPredictions says, for each cell whose runs showed no corruption,
+// what analyze predicts from its trail: the race the run did not hit.
+func printPredictions(w io.Writer, cells []*stress.Summary) {
+	for _, c := range cells {
+		if len(c.Corrupt) > 0 {
+			continue
+		}
+		for _, f := range c.Predicted {
+			fmt.Fprintf(w, "\n%s/%s: 0 corrupt in %d writes, but analyze predicts %s: %s\n", c.Strategy, c.Observer, c.Writes, f.Kind, f.Message)
+			if f.Note != "" {
+				fmt.Fprintf(w, "  note: %s\n", f.Note)
+			}
 		}
 	}
 }
@@ -369,64 +429,22 @@ func example(cs []stress.Corruption) *stress.Corruption {
 	return best
 }
 
-// printTable prints one row per cell; stress and demo share it. The
-// columns comparing an observer with the unobserved run appear only when
-// some strategy ran unobserved and observed.
+// printTable prints one row per cell; stress and demo share it.
 func printTable(w io.Writer, cells []*stress.Summary) {
-	base := map[string]*stress.Summary{}
-	for _, c := range cells {
-		if c.Observer == "none" {
-			base[c.Strategy] = c
-		}
-	}
-	compare := false
-	for _, c := range cells {
-		if b := base[c.Strategy]; b != nil && b != c {
-			compare = true
-		}
-	}
-	cols := []string{"strategy", "observer", "writes", "corrupt", "per 1000", "95% CI", "writes/s"}
-	if compare {
-		cols = append(cols, "rate ×", "speed ×")
-	}
-	cols = append(cols, "explained")
-	widths := []int{-11, -9, 7, 8, 9, 17, 9, 9, 9, 10}
-	line := func(vals []string) {
+	cols := tableColumns(cells)
+	line := func(val func(column) string) {
 		var b strings.Builder
-		for i, v := range vals {
-			wd := widths[i]
-			if !compare && i >= 7 {
-				wd = widths[i+2]
-			}
+		for i, col := range cols {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
-			fmt.Fprintf(&b, "%*s", wd, v)
+			fmt.Fprintf(&b, "%*s", col.width, val(col))
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
-	line(cols)
+	line(func(col column) string { return col.name })
 	for _, c := range cells {
-		lo, hi := c.CI()
-		name := c.Strategy
-		if c.Interrupted {
-			name += "*"
-		}
-		vals := []string{name, c.Observer, fmt.Sprint(c.Writes), fmt.Sprint(len(c.Corrupt)),
-			fmt.Sprintf("%.2f", c.Rate()), fmt.Sprintf("[%.2f, %.2f]", lo, hi), fmt.Sprintf("%.0f", c.WritesPerSecond())}
-		if compare {
-			rateX, speedX := "", ""
-			if b := base[c.Strategy]; b != nil && b != c {
-				r, s := c.Ratios(b)
-				rateX, speedX = ratio(r), ratio(s)
-			}
-			vals = append(vals, rateX, speedX)
-		}
-		explained := ""
-		if c.Trail != "" {
-			explained = fmt.Sprintf("%d/%d", c.Explained, len(c.Corrupt))
-		}
-		line(append(vals, explained))
+		line(func(col column) string { return col.val(c) })
 	}
 	for _, c := range cells {
 		if c.Interrupted {
@@ -434,6 +452,72 @@ func printTable(w io.Writer, cells []*stress.Summary) {
 			break
 		}
 	}
+}
+
+// A column of the table: its heading, its width (negative: left-aligned)
+// and its value in a cell's row.
+type column struct {
+	name  string
+	width int
+	val   func(c *stress.Summary) string
+}
+
+// tableColumns picks the table's columns. Those comparing an observer with
+// the unobserved run appear only when some strategy ran unobserved and
+// observed, the failed column only when a write failed.
+func tableColumns(cells []*stress.Summary) []column {
+	base := map[string]*stress.Summary{}
+	for _, c := range cells {
+		if c.Observer == "none" {
+			base[c.Strategy] = c
+		}
+	}
+	compare, failed := false, false
+	for _, c := range cells {
+		compare = compare || base[c.Strategy] != nil && base[c.Strategy] != c
+		failed = failed || c.Failed > 0
+	}
+	cols := []column{
+		{"strategy", -11, func(c *stress.Summary) string {
+			if c.Interrupted {
+				return c.Strategy + "*"
+			}
+			return c.Strategy
+		}},
+		{"observer", -9, func(c *stress.Summary) string { return c.Observer }},
+		{"writes", 7, func(c *stress.Summary) string { return fmt.Sprint(c.Writes) }},
+	}
+	if failed {
+		cols = append(cols, column{"failed", 7, func(c *stress.Summary) string { return fmt.Sprint(c.Failed) }})
+	}
+	cols = append(cols,
+		column{"corrupt", 8, func(c *stress.Summary) string { return fmt.Sprint(len(c.Corrupt)) }},
+		column{"per 1000", 9, func(c *stress.Summary) string { return fmt.Sprintf("%.2f", c.Rate()) }},
+		column{"95% CI", 17, func(c *stress.Summary) string {
+			lo, hi := c.CI()
+			return fmt.Sprintf("[%.2f, %.2f]", lo, hi)
+		}},
+		column{"writes/s", 9, func(c *stress.Summary) string { return fmt.Sprintf("%.0f", c.WritesPerSecond()) }},
+	)
+	if compare {
+		ratios := func(c *stress.Summary) (rate, speed string) {
+			if b := base[c.Strategy]; b != nil && b != c {
+				r, s := c.Ratios(b)
+				return ratio(r), ratio(s)
+			}
+			return "", ""
+		}
+		cols = append(cols,
+			column{"rate ×", 9, func(c *stress.Summary) string { r, _ := ratios(c); return r }},
+			column{"speed ×", 9, func(c *stress.Summary) string { _, s := ratios(c); return s }},
+		)
+	}
+	return append(cols, column{"explained", 10, func(c *stress.Summary) string {
+		if c.Trail == "" {
+			return ""
+		}
+		return fmt.Sprintf("%d/%d", c.Explained, len(c.Corrupt))
+	}})
 }
 
 func ratio(v float64) string {

@@ -2,6 +2,7 @@ package ptrace
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -31,8 +32,15 @@ type Cmd struct {
 	Stdin, Stdout, Stderr *os.File
 
 	// Setpgid puts the tracee in a new process group whose id is its pid;
-	// cancelling Run's context then kills the whole group as well.
+	// cancelling Run's context then signals the whole group as well.
 	Setpgid bool
+
+	// StopSignal is what cancelling Run's context sends to every traced
+	// process (and the group, with Setpgid), and to any it creates
+	// afterwards; those still running StopGrace later are killed with
+	// SIGKILL. Zero means SIGKILL at once.
+	StopSignal unix.Signal
+	StopGrace  time.Duration
 }
 
 // Config says which syscalls stop and what happens at each stop.
@@ -40,12 +48,37 @@ type Config struct {
 	// Syscalls are the numbers that stop (see Syscalls); at most 250.
 	Syscalls []int
 
+	// Only narrows a call of Syscalls: it stops only when each of its
+	// tests holds (fcntl only for some commands, say). The filter tests
+	// the arguments in the kernel, so the calls left out cost no stop.
+	Only map[int][]ArgTest
+
 	// Enter is called at the entry of every filtered syscall. A nil Enter
 	// lets every call run at once.
 	Enter func(*Stop) Action
 
 	// Exit is called after a syscall for which Enter returned TraceExit.
 	Exit func(*Stop)
+
+	// Foreign also stops every syscall made through another
+	// architecture's table (the 32-bit one of x86-64 or arm64), reported
+	// to Enter with Stop.Foreign set and Nr from that table.
+	Foreign bool
+
+	// Fork is called when a traced process has created a process (not a
+	// thread), before the child runs a single instruction.
+	Fork func(Fork)
+
+	// Exited is called when the last thread of a traced process has
+	// exited: its descriptors are closed.
+	Exited func(pid int)
+}
+
+// Fork is a process creation seen by the tracer.
+type Fork struct {
+	Pid, Tid int  // the process and thread that forked
+	Child    int  // the new process
+	Shared   bool // the child shares the parent's descriptor table (CLONE_FILES)
 }
 
 // Action is Enter's decision for one syscall.
@@ -67,6 +100,10 @@ type Stop struct {
 	Tid  int // the thread that made the call
 	Nr   int
 	Args [6]uint64
+
+	// Foreign is set for a call through another architecture's table
+	// (Config.Foreign): Nr is a number of that table.
+	Foreign bool
 
 	Exiting bool
 	Ret     int64 // at exit: the result; a negative errno on failure
@@ -149,9 +186,9 @@ func (r Result) ExitCode() int {
 // command's pid once it is traced, before it execs the target: the place to
 // set up anything keyed by pid.
 //
-// Cancelling ctx kills the command's process group (with Setpgid) and every
-// traced process with SIGKILL; Run still waits for them and then returns
-// ctx's error along with the result.
+// Cancelling ctx sends cmd.StopSignal (SIGKILL by default) to the
+// command's process group (with Setpgid) and every traced process; Run
+// still waits for them and then returns ctx's error along with the result.
 func Run(ctx context.Context, cmd *Cmd, cfg *Config, started func(pid int)) (Result, error) {
 	if len(cfg.Syscalls) == 0 || len(cfg.Syscalls) > 250 {
 		return Result{}, fmt.Errorf("ptrace: need 1 to 250 syscalls, have %d", len(cfg.Syscalls))
@@ -172,9 +209,13 @@ func Run(ctx context.Context, cmd *Cmd, cfg *Config, started func(pid int)) (Res
 	if len(argv) == 0 {
 		argv = []string{cmd.Path}
 	}
-	nrs := make([]string, len(cfg.Syscalls))
-	for i, nr := range cfg.Syscalls {
-		nrs[i] = strconv.Itoa(nr)
+	spec := &filterSpec{Syscalls: cfg.Syscalls, Only: cfg.Only, Foreign: cfg.Foreign}
+	if _, err := filter(spec); err != nil {
+		return Result{}, err
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return Result{}, fmt.Errorf("ptrace: encode the filter: %w", err)
 	}
 	t := &tracer{
 		cfg:     cfg,
@@ -186,12 +227,8 @@ func Run(ctx context.Context, cmd *Cmd, cfg *Config, started func(pid int)) (Res
 	spawn := &spawn{
 		self: self,
 		argv: append([]string{self, path}, argv...),
-		env:  append(slices.Clip(env), shimEnv+"="+strings.Join(nrs, ",")),
+		env:  append(slices.Clip(env), shimEnv+"="+string(specJSON)),
 		cmd:  cmd,
-	}
-	type outcome struct {
-		res Result
-		err error
 	}
 	done := make(chan outcome, 1)
 	go onCleanThread(func() {
@@ -202,13 +239,30 @@ func Run(ctx context.Context, cmd *Cmd, cfg *Config, started func(pid int)) (Res
 	case o := <-done:
 		return o.res, o.err
 	case <-ctx.Done():
-		t.killAll()
-		o := <-done
-		if o.err == nil {
-			o.err = ctx.Err()
-		}
-		return o.res, o.err
 	}
+	o, err := t.stop(done, cmd.StopSignal, cmd.StopGrace)
+	if err == nil {
+		err = ctx.Err()
+	}
+	return o, err
+}
+
+// stop signals every traced process with sig and waits for the tracer to
+// finish; after grace, or at once when sig is 0, it kills them all.
+func (t *tracer) stop(done <-chan outcome, sig unix.Signal, grace time.Duration) (Result, error) {
+	if sig != 0 && sig != unix.SIGKILL {
+		t.signalAll(sig)
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case o := <-done:
+			return o.res, o.err
+		case <-timer.C:
+		}
+	}
+	t.signalAll(unix.SIGKILL)
+	o := <-done
+	return o.res, o.err
 }
 
 // onCleanThread runs f locked to an OS thread that has no children, and
@@ -255,6 +309,11 @@ func lookPath(file string, env []string) (string, error) {
 	return "", fmt.Errorf("ptrace: %s: %w", file, exec.ErrNotFound)
 }
 
+type outcome struct {
+	res Result
+	err error
+}
+
 type spawn struct {
 	self string
 	argv []string
@@ -268,18 +327,22 @@ type task struct {
 	pid      int   // thread-group id
 	exit     *Stop // the entry stop, while waiting for the exit stop
 	resumeAt time.Time
+	early    bool // reported before its creator's fork event
+	held     bool // stopped at its first stop until that event
+	born     bool // a process whose start was seen: the command, or reported to Config.Fork
 }
 
 type tracer struct {
 	cfg     *Config
 	tasks   map[int]*task
 	started func(int)
+	held    int // tasks held for their creator's fork event
 
-	mu     sync.Mutex
-	procs  map[int]bool // live thread groups, for killAll
-	root   int
-	group  bool // root leads a process group, killed with it
-	killed bool // killAll ran: every process is killed as it appears
+	mu    sync.Mutex
+	procs map[int]bool // live thread groups, for signalAll
+	root  int
+	group bool        // root leads a process group, signalled with it
+	sent  unix.Signal // what signalAll last sent, also to every process as it appears
 }
 
 // wnothread is __WNOTHREAD: wait only for this thread's children and
@@ -339,7 +402,7 @@ func (t *tracer) start(s *spawn) (int, error) {
 		if f == nil {
 			null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 			if err != nil {
-				return 0, fmt.Errorf("ptrace: open %s: %w", os.DevNull, err)
+				return 0, fmt.Errorf("ptrace: %w", err) // it names /dev/null
 			}
 			defer null.Close()
 			files[i] = null
@@ -366,7 +429,7 @@ func (t *tracer) start(s *spawn) (int, error) {
 		unix.Wait4(pid, &ws, 0, nil)
 		return 0, fmt.Errorf("ptrace: PTRACE_SEIZE pid %d: %w", pid, e)
 	}
-	t.tasks[pid] = &task{tid: pid, pid: pid}
+	t.tasks[pid] = &task{tid: pid, pid: pid, born: true}
 	t.mu.Lock()
 	t.root = pid
 	t.mu.Unlock()
@@ -380,18 +443,19 @@ func (t *tracer) start(s *spawn) (int, error) {
 	return pid, nil
 }
 
-// killAll kills the process group and every traced process, and has
-// addProc kill those still to come: a cancellation that arrives before the
-// command is traced, or while it forks, must not let any process run on.
-func (t *tracer) killAll() {
+// signalAll sends sig to the process group and every traced process, and
+// has addProc send it to those still to come: a cancellation that arrives
+// before the command is traced, or while it forks, must not let any
+// process run on.
+func (t *tracer) signalAll(sig unix.Signal) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.killed = true
+	t.sent = sig
 	if t.group && t.root > 0 {
-		unix.Kill(-t.root, unix.SIGKILL)
+		unix.Kill(-t.root, sig)
 	}
 	for pid := range t.procs {
-		unix.Kill(pid, unix.SIGKILL)
+		unix.Kill(pid, sig)
 	}
 }
 
@@ -401,17 +465,12 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus, res *Result) *task {
 	tk := t.tasks[tid]
 	if tk == nil {
 		// A new tracee can report before its creator's fork event.
-		tk = &task{tid: tid, pid: tgidOf(tid)}
+		tk = &task{tid: tid, pid: tgidOf(tid), early: true}
 		t.tasks[tid] = tk
 		t.addProc(tk.pid)
 	}
 	if ws.Exited() || ws.Signaled() {
-		delete(t.tasks, tid)
-		if tid == tk.pid {
-			t.mu.Lock()
-			delete(t.procs, tid)
-			t.mu.Unlock()
-		}
+		t.exited(tid, tk)
 		if tid == res.Pid {
 			res.Status = ws
 		}
@@ -438,15 +497,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus, res *Result) *task {
 		return t.enter(tid, tk)
 	case sig == unix.SIGTRAP && (event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE):
 		if msg, err := unix.PtraceGetEventMsg(tid); err == nil {
-			child := int(msg)
-			if t.tasks[child] == nil {
-				pid := child
-				if event == unix.PTRACE_EVENT_CLONE {
-					pid = tgidOf(child)
-				}
-				t.tasks[child] = &task{tid: child, pid: pid}
-				t.addProc(pid)
-			}
+			t.forked(tk, int(msg), event == unix.PTRACE_EVENT_CLONE)
 		}
 		t.resume(tid, tk, 0)
 	case sig == unix.SIGTRAP && event == unix.PTRACE_EVENT_EXEC:
@@ -473,7 +524,14 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus, res *Result) *task {
 			// Group-stop: stay stopped until SIGCONT, yet keep reporting.
 			ptrace(unix.PTRACE_LISTEN, tid, 0)
 		default:
-			// The first stop of a new tracee, or the end of a listen.
+			// The first stop of a new tracee, or the end of a listen. A
+			// child that reports before its creator's fork event waits
+			// for it, so that Config.Fork comes before its first syscall.
+			if tk.early {
+				tk.early, tk.held = false, true
+				t.held++
+				return nil
+			}
 			t.resume(tid, tk, 0)
 		}
 	default:
@@ -483,13 +541,76 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus, res *Result) *task {
 	return nil
 }
 
+// forked records the child of tk's fork event, reports it to Config.Fork
+// when it is a process, and lets it run if it was held for this event.
+func (t *tracer) forked(tk *task, child int, clone bool) {
+	ck := t.tasks[child]
+	if ck == nil {
+		pid := child
+		if clone {
+			pid = tgidOf(child)
+		}
+		ck = &task{tid: child, pid: pid}
+		t.tasks[child] = ck
+		t.addProc(pid)
+	}
+	ck.early = false
+	if ck.pid == child {
+		ck.born = true
+		if t.cfg.Fork != nil {
+			t.cfg.Fork(Fork{Pid: tk.pid, Tid: tk.tid, Child: child, Shared: sharesFiles(tk.tid, child)})
+		}
+	}
+	if ck.held {
+		ck.held = false
+		t.held--
+		t.resume(child, ck, 0)
+	}
+}
+
+// exited forgets a thread that is gone and reports its process's end when
+// it was the last thread (a leader is reported after all its threads) of
+// a process whose start was reported: a thread or process killed while
+// its creator was in clone, before the fork event, is not.
+// Children held for their creator's fork event are let go: an exit can be
+// their creator's, killed before the event.
+func (t *tracer) exited(tid int, tk *task) {
+	delete(t.tasks, tid)
+	if tid == tk.pid {
+		t.mu.Lock()
+		delete(t.procs, tid)
+		t.mu.Unlock()
+		if t.cfg.Exited != nil && tk.born {
+			t.cfg.Exited(tid)
+		}
+	}
+	for ctid, ck := range t.tasks {
+		if t.held == 0 {
+			break
+		}
+		if ck.held {
+			ck.held = false
+			t.held--
+			t.resume(ctid, ck, 0)
+		}
+	}
+}
+
+// sharesFiles reports whether two threads share one descriptor table
+// (kcmp KCMP_FILES); false when the kernel cannot tell (no CONFIG_KCMP).
+func sharesFiles(tid1, tid2 int) bool {
+	const kcmpFiles = 2
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(tid1), uintptr(tid2), kcmpFiles, 0, 0, 0)
+	return e == 0 && r == 0
+}
+
 func (t *tracer) enter(tid int, tk *task) *task {
 	info, err := syscallInfo(tid)
 	if err != nil || info.Op != infoSeccomp || t.cfg.Enter == nil {
 		t.resume(tid, tk, 0)
 		return nil
 	}
-	st := &Stop{Pid: tk.pid, Tid: tid, Nr: int(info.Nr), Args: info.Args}
+	st := &Stop{Pid: tk.pid, Tid: tid, Nr: int(info.Nr), Args: info.Args, Foreign: info.Arch != auditArch}
 	act := t.cfg.Enter(st)
 	if act.TraceExit && t.cfg.Exit != nil {
 		tk.exit = st
@@ -506,8 +627,8 @@ func (t *tracer) addProc(pid int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.procs[pid] = true
-	if t.killed {
-		unix.Kill(pid, unix.SIGKILL)
+	if t.sent != 0 {
+		unix.Kill(pid, t.sent)
 	}
 }
 

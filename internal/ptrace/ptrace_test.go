@@ -14,28 +14,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/heisen-dev/heisen/internal/reexec"
+	"github.com/heisen-dev/heisen/internal/testcap"
 )
 
-const (
-	helperEnv     = "HEISEN_PTRACE_TEST_HELPER"
-	execHelperEnv = "HEISEN_PTRACE_TEST_EXEC_FROM_THREAD"
-)
-
-// TestMain lets the test binary serve as a multi-threaded target program.
+// TestMain lets the test binary serve as a multi-threaded target program:
+// "threads" writes into the directory os.Args[1], "exec-from-thread" runs
+// the program os.Args[1] from a thread other than the leader.
 func TestMain(m *testing.M) {
-	if dir, ok := os.LookupEnv(helperEnv); ok {
-		threadWriter(dir)
-		return
-	}
-	if prog, ok := os.LookupEnv(execHelperEnv); ok {
-		execFromThread(prog)
-		return
-	}
-	if os.Geteuid() != 0 {
-		fmt.Println("skipping: ptrace of arbitrary children needs root here (CAP_SYS_PTRACE)")
-		return
-	}
-	os.Exit(m.Run())
+	reexec.Main(m, map[string]func() error{
+		"threads":          func() error { threadWriter(os.Args[1]); return nil },
+		"exec-from-thread": func() error { execFromThread(os.Args[1]); return nil },
+	})
 }
 
 // threadWriter writes one file from each of four OS threads at once.
@@ -164,7 +155,7 @@ func TestFollowsThreads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := &Cmd{Path: self, Env: append(os.Environ(), helperEnv+"="+dir), Stderr: os.Stderr}
+	cmd := &Cmd{Path: self, Args: []string{self, dir}, Env: reexec.Environ("threads"), Stderr: os.Stderr}
 	got, res := collect(t, cmd, "openat")
 	if res.ExitCode() != 0 {
 		t.Fatalf("helper exit code %d", res.ExitCode())
@@ -252,7 +243,7 @@ func TestExecFromThreadKeepsItsExitStop(t *testing.T) {
 	}
 	truePath, err := exec.LookPath("true")
 	if err != nil {
-		t.Skipf("no true(1) to exec: %v", err)
+		testcap.Missing(t, "true(1) to exec", err)
 	}
 	var mu sync.Mutex
 	var execs []Stop
@@ -265,7 +256,7 @@ func TestExecFromThreadKeepsItsExitStop(t *testing.T) {
 			mu.Unlock()
 		},
 	}
-	cmd := &Cmd{Path: self, Env: append(os.Environ(), execHelperEnv+"="+truePath)}
+	cmd := &Cmd{Path: self, Args: []string{self, truePath}, Env: reexec.Environ("exec-from-thread")}
 	res, err := Run(context.Background(), cmd, cfg, nil)
 	if err != nil || res.ExitCode() != 0 {
 		t.Fatalf("Run: %v, exit %d", err, res.ExitCode())
@@ -380,6 +371,70 @@ func TestCancelKillsTheTree(t *testing.T) {
 			}
 			if time.Since(start) > 10*time.Second {
 				t.Errorf("took %v to cancel", time.Since(start))
+			}
+		})
+	}
+}
+
+// With a StopSignal, cancelling sends it to every traced process, the
+// background ones of a shell included (which a Ctrl-C leaves running), and
+// kills what ignores it once the grace period is over.
+func TestCancelSignalsTheTree(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		trap  string
+		grace time.Duration
+		want  unix.Signal
+	}{
+		{"obeyed", "", time.Minute, unix.SIGTERM},
+		{"ignored", "trap '' TERM;", 300 * time.Millisecond, unix.SIGKILL},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			script := c.trap + `cd "$1"; sleep 31 & echo $! > p1; sleep 32 & echo $! > p2.tmp; mv p2.tmp p2; wait`
+			cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", script, "sh", dir},
+				StopSignal: unix.SIGTERM, StopGrace: c.grace}
+			type ran struct {
+				res Result
+				err error
+			}
+			done := make(chan ran, 1)
+			go func() {
+				res, err := Run(ctx, cmd, &Config{Syscalls: mustSyscalls(t, "file")}, nil)
+				done <- ran{res, err}
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for _, err := os.Stat(filepath.Join(dir, "p2")); err != nil; _, err = os.Stat(filepath.Join(dir, "p2")) {
+				if time.Now().After(deadline) {
+					t.Fatal("the shell did not start both sleeps within 10s")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			start := time.Now()
+			cancel()
+			r := <-done
+			if !errors.Is(r.err, context.Canceled) {
+				t.Errorf("err %v, want the context's", r.err)
+			}
+			if !r.res.Status.Signaled() || r.res.Status.Signal() != c.want {
+				t.Errorf("status %v, want killed by %v", r.res.Status, c.want)
+			}
+			if took := time.Since(start); took > c.grace+5*time.Second {
+				t.Errorf("took %v to stop", took)
+			}
+			for _, f := range []string{"p1", "p2"} {
+				b, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var pid int
+				fmt.Sscan(string(b), &pid)
+				// Gone, or a zombie its new parent has yet to reap.
+				if s := procState(pid); s != '?' && s != 'Z' {
+					t.Errorf("background sleep %d still there after Run returned (state %c)", pid, s)
+				}
 			}
 		})
 	}
@@ -500,4 +555,138 @@ func FuzzSyscalls(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Config.Fork reports every process a traced one creates, threads not,
+// before the child's first syscall; Config.Exited reports each process
+// once, after its last thread.
+func TestForkAndExit(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Three children; the last is the four-thread writer.
+	script := `cat /dev/null; (cat /dev/null) & wait; exec env ` + reexec.Env + `=threads "$2" "$1"`
+	cmd := &Cmd{Path: "sh", Args: []string{"sh", "-c", script, "sh", dir, self}}
+	var mu sync.Mutex
+	forks := map[int]Fork{}
+	exits := map[int]int{}
+	var unannounced []int
+	root := 0
+	cfg := &Config{
+		Syscalls: mustSyscalls(t, "file"),
+		Enter: func(s *Stop) Action {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, ok := forks[s.Pid]; !ok && s.Pid != root {
+				unannounced = append(unannounced, s.Pid)
+			}
+			return Action{}
+		},
+		Fork: func(f Fork) {
+			mu.Lock()
+			defer mu.Unlock()
+			forks[f.Child] = f
+		},
+		Exited: func(pid int) {
+			mu.Lock()
+			defer mu.Unlock()
+			exits[pid]++
+		},
+	}
+	res, err := Run(context.Background(), cmd, cfg, func(pid int) { root = pid })
+	if err != nil || res.ExitCode() != 0 {
+		t.Fatalf("Run: %v, exit %d", err, res.ExitCode())
+	}
+	if len(unannounced) > 0 {
+		t.Errorf("syscalls of processes before their fork was reported: %v", unannounced)
+	}
+	if len(forks) < 2 {
+		t.Errorf("%d forks reported, want the shell's two children at least: %v", len(forks), forks)
+	}
+	for child, f := range forks {
+		if f.Pid != root && forks[f.Pid].Child != f.Pid {
+			t.Errorf("fork of %d by %d, which is neither the command nor a reported child", child, f.Pid)
+		}
+		if f.Shared {
+			t.Errorf("fork of %d reported as sharing its parent's descriptor table", child)
+		}
+		if exits[child] != 1 {
+			t.Errorf("process %d exited %d times, want 1", child, exits[child])
+		}
+	}
+	if exits[root] != 1 {
+		t.Errorf("the command exited %d times, want 1", exits[root])
+	}
+	if len(exits) != len(forks)+1 {
+		t.Errorf("%d exits for %d processes: threads counted as processes? %v", len(exits), len(forks)+1, exits)
+	}
+	for i := range 4 {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("t%d", i))); err != nil {
+			t.Errorf("the threads' helper did not run: %v", err)
+		}
+	}
+}
+
+// Config.Only stops a call only when its argument tests hold, in the
+// kernel: bash's fcntl(F_GETFD) and its private mmaps stop without it and
+// not with it, its fcntl(F_DUPFD) stops with both.
+func TestOnlyTestsArguments(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		testcap.Missing(t, "bash", err)
+	}
+	only := map[int][]ArgTest{
+		unix.SYS_FCNTL: {{Arg: 1, Values: []uint32{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC, unix.F_SETFD}}},
+		unix.SYS_MMAP:  {{Arg: 2, Bits: unix.PROT_WRITE}, {Arg: 3, Bits: unix.MAP_SHARED}},
+	}
+	stops := func(only map[int][]ArgTest) (fcntls map[uint64]int, mmaps int) {
+		fcntls = map[uint64]int{}
+		cmd := &Cmd{Path: bash, Args: []string{"bash", "-c", "exec 3>/dev/null; echo x >&3 4>&3; cat /dev/null"}}
+		cfg := &Config{Syscalls: []int{unix.SYS_FCNTL, unix.SYS_MMAP}, Only: only, Enter: func(s *Stop) Action {
+			if s.Nr == unix.SYS_FCNTL {
+				fcntls[s.Args[1]]++
+			} else {
+				mmaps++
+			}
+			return Action{}
+		}}
+		if res, err := Run(context.Background(), cmd, cfg, nil); err != nil || res.ExitCode() != 0 {
+			t.Fatalf("Run: %v, exit %d", err, res.ExitCode())
+		}
+		return fcntls, mmaps
+	}
+	all, allMmaps := stops(nil)
+	some, someMmaps := stops(only)
+	if all[unix.F_GETFD] == 0 || allMmaps == 0 {
+		t.Fatalf("without Only: fcntl commands %v, %d mmaps; the test needs F_GETFD and mmaps", all, allMmaps)
+	}
+	for cmd, n := range some {
+		if cmd != unix.F_DUPFD && cmd != unix.F_DUPFD_CLOEXEC && cmd != unix.F_SETFD {
+			t.Errorf("fcntl command %d stopped %d times; Only allows F_DUPFD, F_DUPFD_CLOEXEC and F_SETFD", cmd, n)
+		}
+	}
+	if some[unix.F_DUPFD]+some[unix.F_DUPFD_CLOEXEC] == 0 {
+		t.Errorf("bash's fcntl dups did not stop with Only: %v (without: %v)", some, all)
+	}
+	if someMmaps != 0 {
+		t.Errorf("%d mmaps stopped; bash maps nothing shared and writable", someMmaps)
+	}
+}
+
+// The filter's jumps are resolved or refused, never wrapped.
+func TestFilterTooLong(t *testing.T) {
+	spec := &filterSpec{Only: map[int][]ArgTest{}}
+	for nr := range 250 {
+		spec.Syscalls = append(spec.Syscalls, nr)
+		spec.Only[nr] = []ArgTest{{Arg: 1, Values: []uint32{1, 2, 3}}}
+	}
+	if _, err := filter(spec); err == nil || !strings.Contains(err.Error(), "cannot jump") {
+		t.Errorf("filter of 250 tested calls: %v, want a jump too long", err)
+	}
+	spec.Only = map[int][]ArgTest{0: {{Arg: 6, Bits: 1}}}
+	if _, err := filter(spec); err == nil {
+		t.Error("a test of argument 6 was accepted")
+	}
 }

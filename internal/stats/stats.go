@@ -9,6 +9,7 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -90,4 +91,18 @@ func Holm(ps []float64, alpha float64) []bool {
 		sig[i] = true
 	}
 	return sig
+}
+
+// Median returns the middle value of v, the mean of the two middle ones
+// when their number is even, and 0 for none. v is left as it was.
+func Median[T ~int64 | ~float64](v []T) T {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(v))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

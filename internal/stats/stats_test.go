@@ -2,7 +2,9 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"testing"
+	"time"
 )
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
@@ -58,5 +60,25 @@ func TestHolm(t *testing.T) {
 	}
 	if len(Holm(nil, 0.05)) != 0 {
 		t.Fatal("Holm(nil) not empty")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		in := slices.Clone(c.in)
+		if got := Median(in); got != c.want || !slices.Equal(in, c.in) {
+			t.Errorf("Median(%v) = %v (input now %v), want %v", c.in, got, in, c.want)
+		}
+	}
+	if got := Median([]time.Duration{3 * time.Second, time.Second}); got != 2*time.Second {
+		t.Errorf("Median of 1s and 3s = %v, want 2s", got)
 	}
 }

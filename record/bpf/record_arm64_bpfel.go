@@ -49,6 +49,24 @@ type RecordEvent struct {
 	ToDirLen   uint16
 	ToLen      uint16
 	Comm       [16]int8
+	Fd2        uint32
+	Cloexec    uint8
+	Mode       uint8
+	Sys        uint8
+	Lock       uint8
+	Entered    uint64
+}
+
+type RecordMore struct {
+	_   structs.HostLayout
+	Ts  uint64
+	Off int64
+	Len int64
+	Ret int64
+	Pid uint32
+	Tid uint32
+	Op  uint32
+	Pad uint32
 }
 
 type RecordPrefix struct {
@@ -67,19 +85,28 @@ type RecordScratch struct {
 	WalkD     uint64
 	WalkUnder uint32
 	_         [4]byte
+	File      uint64
+	Replaced  uint64
+	Seq       uint64
 }
 
 type RecordThread struct {
-	_        structs.HostLayout
-	Closing  uint64
-	Wfile    uint64
-	Wend     uint64
-	Wname    uint64
-	Wparent  uint64
-	Wpname   uint64
-	Wgparent uint64
-	Wts      uint64
-	Wfd      int64
+	_         structs.HostLayout
+	Closing   uint64
+	Opened    uint64
+	Renamed   uint64
+	Unmapping uint64
+	UnmapOff  int64
+	UnmapLen  int64
+	Wfile     uint64
+	Wend      uint64
+	Wname     uint64
+	Wparent   uint64
+	Wpname    uint64
+	Wgparent  uint64
+	Wts       uint64
+	Wfd       int64
+	More      RecordMore
 }
 
 // Names of all BPF objects in the ELF.
@@ -88,17 +115,28 @@ type RecordThread struct {
 const (
 	RecordMapDirs        = "dirs"
 	RecordMapEvents      = "events"
+	RecordMapIa32        = "ia32"
 	RecordMapLost        = "lost"
 	RecordMapPrefixes    = "prefixes"
 	RecordMapScratchMap  = "scratch_map"
 	RecordMapSysop       = "sysop"
 	RecordMapThreads     = "threads"
 	RecordMapTracked     = "tracked"
+	RecordMapUntraced    = "untraced"
+	RecordProgOnExec     = "on_exec"
 	RecordProgOnExit     = "on_exit"
 	RecordProgOnFork     = "on_fork"
 	RecordProgSysEnter   = "sys_enter"
 	RecordProgSysExit    = "sys_exit"
 	RecordVarCloseNr     = "close_nr"
+	RecordVarCreatNr     = "creat_nr"
+	RecordVarDup2Nr      = "dup2_nr"
+	RecordVarDup3Nr      = "dup3_nr"
+	RecordVarEnterMask   = "enter_mask"
+	RecordVarMunmapNr    = "munmap_nr"
+	RecordVarOpenNr      = "open_nr"
+	RecordVarOpenat2Nr   = "openat2_nr"
+	RecordVarOpenatNr    = "openat_nr"
 	RecordVarPrefixCount = "prefix_count"
 	RecordVarSelfTgid    = "self_tgid"
 	RecordVarTraceAll    = "trace_all"
@@ -146,6 +184,7 @@ type RecordSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecordProgramSpecs struct {
+	OnExec   *ebpf.ProgramSpec `ebpf:"on_exec"`
 	OnExit   *ebpf.ProgramSpec `ebpf:"on_exit"`
 	OnFork   *ebpf.ProgramSpec `ebpf:"on_fork"`
 	SysEnter *ebpf.ProgramSpec `ebpf:"sys_enter"`
@@ -158,12 +197,14 @@ type RecordProgramSpecs struct {
 type RecordMapSpecs struct {
 	Dirs       *ebpf.MapSpec `ebpf:"dirs"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
+	Ia32       *ebpf.MapSpec `ebpf:"ia32"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
 	Prefixes   *ebpf.MapSpec `ebpf:"prefixes"`
 	ScratchMap *ebpf.MapSpec `ebpf:"scratch_map"`
 	Sysop      *ebpf.MapSpec `ebpf:"sysop"`
 	Threads    *ebpf.MapSpec `ebpf:"threads"`
 	Tracked    *ebpf.MapSpec `ebpf:"tracked"`
+	Untraced   *ebpf.MapSpec `ebpf:"untraced"`
 }
 
 // RecordVariableSpecs contains global variables before they are loaded into the kernel.
@@ -171,6 +212,14 @@ type RecordMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecordVariableSpecs struct {
 	CloseNr     *ebpf.VariableSpec `ebpf:"close_nr"`
+	CreatNr     *ebpf.VariableSpec `ebpf:"creat_nr"`
+	Dup2Nr      *ebpf.VariableSpec `ebpf:"dup2_nr"`
+	Dup3Nr      *ebpf.VariableSpec `ebpf:"dup3_nr"`
+	EnterMask   *ebpf.VariableSpec `ebpf:"enter_mask"`
+	MunmapNr    *ebpf.VariableSpec `ebpf:"munmap_nr"`
+	OpenNr      *ebpf.VariableSpec `ebpf:"open_nr"`
+	Openat2Nr   *ebpf.VariableSpec `ebpf:"openat2_nr"`
+	OpenatNr    *ebpf.VariableSpec `ebpf:"openat_nr"`
 	PrefixCount *ebpf.VariableSpec `ebpf:"prefix_count"`
 	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TraceAll    *ebpf.VariableSpec `ebpf:"trace_all"`
@@ -198,24 +247,28 @@ func (o *RecordObjects) Close() error {
 type RecordMaps struct {
 	Dirs       *ebpf.Map `ebpf:"dirs"`
 	Events     *ebpf.Map `ebpf:"events"`
+	Ia32       *ebpf.Map `ebpf:"ia32"`
 	Lost       *ebpf.Map `ebpf:"lost"`
 	Prefixes   *ebpf.Map `ebpf:"prefixes"`
 	ScratchMap *ebpf.Map `ebpf:"scratch_map"`
 	Sysop      *ebpf.Map `ebpf:"sysop"`
 	Threads    *ebpf.Map `ebpf:"threads"`
 	Tracked    *ebpf.Map `ebpf:"tracked"`
+	Untraced   *ebpf.Map `ebpf:"untraced"`
 }
 
 func (m *RecordMaps) Close() error {
 	return _RecordClose(
 		m.Dirs,
 		m.Events,
+		m.Ia32,
 		m.Lost,
 		m.Prefixes,
 		m.ScratchMap,
 		m.Sysop,
 		m.Threads,
 		m.Tracked,
+		m.Untraced,
 	)
 }
 
@@ -224,6 +277,14 @@ func (m *RecordMaps) Close() error {
 // It can be passed to LoadRecordObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecordVariables struct {
 	CloseNr     *ebpf.Variable `ebpf:"close_nr"`
+	CreatNr     *ebpf.Variable `ebpf:"creat_nr"`
+	Dup2Nr      *ebpf.Variable `ebpf:"dup2_nr"`
+	Dup3Nr      *ebpf.Variable `ebpf:"dup3_nr"`
+	EnterMask   *ebpf.Variable `ebpf:"enter_mask"`
+	MunmapNr    *ebpf.Variable `ebpf:"munmap_nr"`
+	OpenNr      *ebpf.Variable `ebpf:"open_nr"`
+	Openat2Nr   *ebpf.Variable `ebpf:"openat2_nr"`
+	OpenatNr    *ebpf.Variable `ebpf:"openat_nr"`
 	PrefixCount *ebpf.Variable `ebpf:"prefix_count"`
 	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
 	TraceAll    *ebpf.Variable `ebpf:"trace_all"`
@@ -233,6 +294,7 @@ type RecordVariables struct {
 //
 // It can be passed to LoadRecordObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecordPrograms struct {
+	OnExec   *ebpf.Program `ebpf:"on_exec"`
 	OnExit   *ebpf.Program `ebpf:"on_exit"`
 	OnFork   *ebpf.Program `ebpf:"on_fork"`
 	SysEnter *ebpf.Program `ebpf:"sys_enter"`
@@ -241,6 +303,7 @@ type RecordPrograms struct {
 
 func (p *RecordPrograms) Close() error {
 	return _RecordClose(
+		p.OnExec,
 		p.OnExit,
 		p.OnFork,
 		p.SysEnter,

@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"go/types"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -27,22 +28,24 @@ var Analyzer = &analysis.Analyzer{
 	Name:      "filerace",
 	Doc:       analysisDoc(doc),
 	URL:       "https://pkg.go.dev/github.com/heisen-dev/heisen/vet/filerace",
-	Run:       run,
+	Run:       guarded(run),
 	Requires:  []*analysis.Analyzer{buildssa.Analyzer, inspect.Analyzer},
-	FactTypes: []analysis.Fact{new(nameFact), new(wrapperFact)},
+	FactTypes: []analysis.Fact{new(nameFact), new(wrapperFact), new(lockFact)},
 }
 
 // The diagnostic categories; each is also the word a //heisen:ignore names.
 const (
-	PredictableTemp   = "predictable-temp"
-	RenameWithoutSync = "rename-without-sync"
-	CrossDeviceTemp   = "cross-device-temp"
-	InplaceTruncate   = "inplace-truncate"
-	BadIgnore         = "ignore"
+	PredictableTemp = "predictable-temp"
+	UnsyncedRename  = "unsynced-rename"
+	CrossDeviceTemp = "cross-device-temp"
+	InPlaceRewrite  = "in-place-rewrite"
+	BadIgnore       = "ignore"
+	InternalError   = "internal-error" // the analyzer failed on a package: a bug in filerace
 )
 
-// Categories lists the categories a //heisen:ignore comment may name.
-var Categories = []string{PredictableTemp, RenameWithoutSync, CrossDeviceTemp, InplaceTruncate}
+// Kinds lists the kinds of finding a //heisen:ignore comment may name
+// (each diagnostic's analysis.Diagnostic.Category is its kind).
+var Kinds = []string{PredictableTemp, UnsyncedRename, CrossDeviceTemp, InPlaceRewrite}
 
 // analysisDoc returns the "# Analyzer filerace" section of the package
 // comment in doc.go without comment markers and without the "filerace: "
@@ -57,6 +60,50 @@ func analysisDoc(src string) string {
 	return strings.TrimPrefix(strings.TrimSpace(strings.Join(lines, "\n")), "filerace: ")
 }
 
+// guarded turns a panic in run into a diagnostic of category
+// internal-error that names the package and where the panic happened, so
+// that a bug in the analyzer costs the findings of one package, said so,
+// and never the whole run: the packages that import this one are still
+// analysed, without what this one would have told them.
+func guarded(run func(*analysis.Pass) (any, error)) func(*analysis.Pass) (any, error) {
+	return func(pass *analysis.Pass) (result any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				var pos token.Pos
+				if len(pass.Files) > 0 {
+					pos = pass.Files[0].Package
+				}
+				pass.Report(analysis.Diagnostic{Pos: pos, Category: InternalError,
+					Message: fmt.Sprintf("internal-error: filerace stopped on package %s: %v (%s); its findings are missing; please report this with the code it stopped at",
+						pass.Pkg.Path(), r, panicSite())})
+				result, err = nil, nil
+			}
+		}()
+		return run(pass)
+	}
+}
+
+// panicSite names the functions from where a recovered panic happened
+// out to the first one of this package, for a bug report.
+func panicSite() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	var site []string
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			site = append(site, fmt.Sprintf("%s at %s:%d", f.Function, filepath.Base(f.File), f.Line))
+			if strings.Contains(f.Function, "/vet/filerace.") {
+				break
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	return "in " + strings.Join(site, ", called from ")
+}
+
 func run(pass *analysis.Pass) (any, error) {
 	ssainput := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
@@ -64,6 +111,7 @@ func run(pass *analysis.Pass) (any, error) {
 		tracer:   &tracer{pass: pass, funcs: append(slices.Clip(ssainput.SrcFuncs), ssainput.Pkg.Func("init")), summaries: map[*ssa.Function]*origin{}},
 		calls:    map[token.Pos]*ast.CallExpr{},
 		wrappers: map[*ssa.Function]*wrapperFact{},
+		locks:    map[*ssa.Function]int{},
 	}
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
 	for n := range ins.PreorderSeq((*ast.CallExpr)(nil)) {
@@ -85,6 +133,9 @@ func run(pass *analysis.Pass) (any, error) {
 		if fn.Parent() == nil && fn.Object() != nil {
 			if w := c.wrapperOf(fn); w != nil {
 				pass.ExportObjectFact(fn.Object(), w)
+			}
+			if e := c.lockEffect(fn); e != 0 {
+				pass.ExportObjectFact(fn.Object(), &lockFact{Effect: e})
 			}
 		}
 	}
@@ -116,6 +167,8 @@ type checker struct {
 	calls    map[token.Pos]*ast.CallExpr // by Lparen, which is what an ssa.Call's Pos is
 	ignores  *ignores
 	wrappers map[*ssa.Function]*wrapperFact // of the package's functions; nil: none, or being computed
+	callers  map[*ssa.Function][]*ssa.Call  // the package's static calls, by callee; built on first use
+	locks    map[*ssa.Function]int          // the package's functions' lockEffect
 }
 
 // A wrapperFact records that a function creates or renames files named by
@@ -126,11 +179,15 @@ type wrapperFact struct {
 	Create               int // creates this parameter's file without O_EXCL and returns it first
 	Write                int // writes this parameter's file whole, like os.WriteFile, and never syncs
 	RenameSrc, RenameDst int // renames the first parameter's file to the second's
+	Temp                 int // returns as this result (from 1) the name of a file it wrote, closed and never synced
 }
 
 func (*wrapperFact) AFact() {}
 
 func (w *wrapperFact) String() string {
+	if w.Temp > 0 {
+		return fmt.Sprintf("wrapper(create %d, write %d, rename %d to %d, unsynced temp %d)", w.Create, w.Write, w.RenameSrc, w.RenameDst, w.Temp)
+	}
 	return fmt.Sprintf("wrapper(create %d, write %d, rename %d to %d)", w.Create, w.Write, w.RenameSrc, w.RenameDst)
 }
 
@@ -156,7 +213,7 @@ func (c *checker) wrapperOf(fn *ssa.Function) *wrapperFact {
 	var w wrapperFact
 	ops, renames := c.fileOps(fn)
 	for _, r := range renames {
-		if src, dst := param(r.path), param(r.dst); src > 0 && dst > 0 {
+		if src, dst := param(unwrap(r.path)), param(unwrap(r.dst)); src > 0 && dst > 0 && src != dst {
 			w.RenameSrc, w.RenameDst = src, dst
 		}
 	}
@@ -171,11 +228,49 @@ func (c *checker) wrapperOf(fn *ssa.Function) *wrapperFact {
 			w.Write = p
 		}
 	}
+	w.Temp = unsyncedTemp(fn, ops)
 	if w == (wrapperFact{}) {
 		return nil
 	}
 	c.wrappers[fn] = &w
 	return &w
+}
+
+// unwrap returns the argument of a helper of one string argument that v
+// calls, as restic's fs.Rename passes both names through fixpath; else v.
+func unwrap(v ssa.Value) ssa.Value {
+	if call, ok := v.(*ssa.Call); ok && call.Call.StaticCallee() != nil && len(call.Call.Args) == 1 && isStringish(call.Type()) {
+		return call.Call.Args[0]
+	}
+	return v
+}
+
+// unsyncedTemp returns the result (from 1) through which fn returns the
+// name of a file it created, wrote and never synced (go-ethereum's
+// writeTemporaryKeyFile), or 0.
+func unsyncedTemp(fn *ssa.Function, ops []fileOp) int {
+	if syncs(fn) {
+		return 0
+	}
+	for _, op := range ops {
+		if op.file == nil || op.wrapper {
+			continue
+		}
+		stops := map[ssa.Instruction]bool{}
+		if _, written, escapes := fileUses(op.file, stops); !written || escapes || len(stops) > 0 {
+			continue
+		}
+		for _, b := range fn.Blocks {
+			if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok {
+				for i, v := range ret.Results {
+					if isNameOf(v, op.file) {
+						return i + 1
+					}
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // returnsFirst reports whether fn returns v as its first result.
@@ -194,6 +289,7 @@ type fileOp struct {
 	call    *ssa.Call
 	name    string    // the callee's full name, e.g. "os.WriteFile"
 	wrapper bool      // the callee is a wrapper (see wrapperFact), not os
+	result  bool      // path is a result of the call, not an argument
 	path    ssa.Value // the name passed (a rename's source), nil for os.CreateTemp
 	pathArg int       // path's index in the call's SSA arguments
 	dst     ssa.Value // a rename's destination
@@ -266,19 +362,32 @@ func (op fileOp) creates(c *checker) (creates, excl bool) {
 }
 
 // hasFlag reports whether the constant flags of an os.OpenFile call include
-// os.<flag>, as defined for the platform the package is built for.
+// os.<flag> (or syscall.<flag>, for flags os does not name), as defined for
+// the platform the package is built for.
 func (c *checker) hasFlag(op fileOp, flag string) bool {
 	k, ok := op.call.Call.Args[1].(*ssa.Const)
-	if !ok {
+	if !ok || k.Value == nil || k.Value.Kind() != constant.Int {
 		return false
 	}
-	obj, ok := op.call.Call.StaticCallee().Pkg.Pkg.Scope().Lookup(flag).(*types.Const)
+	os := op.call.Call.StaticCallee().Pkg.Pkg
+	obj, ok := os.Scope().Lookup(flag).(*types.Const)
+	for _, imp := range os.Imports() {
+		if !ok && imp.Path() == "syscall" {
+			obj, ok = imp.Scope().Lookup(flag).(*types.Const)
+		}
+	}
 	if !ok {
 		return false
 	}
 	want, _ := constant.Int64Val(obj.Val())
 	got, _ := constant.Int64Val(k.Value)
-	return got&want == want
+	return want != 0 && got&want == want
+}
+
+// opensSynced reports whether op opens its file with O_SYNC or O_DSYNC, so
+// that each write reaches the disk before it returns.
+func (c *checker) opensSynced(op fileOp) bool {
+	return op.name == "os.OpenFile" && (c.hasFlag(op, "O_SYNC") || c.hasFlag(op, "O_DSYNC"))
 }
 
 func (c *checker) fileOps(fn *ssa.Function) (ops, renames []fileOp) {
@@ -317,6 +426,14 @@ func (c *checker) fileOps(fn *ssa.Function) (ops, renames []fileOp) {
 					renames = append(renames, r)
 				}
 				switch {
+				case w.Temp > 0:
+					op.result = true
+					if op.path = extract(call, w.Temp-1); op.path == nil && call.Call.Signature().Results().Len() == 1 {
+						op.path = call
+					}
+					if op.path == nil {
+						continue
+					}
 				case w.Create > 0 && w.Create <= len(args):
 					op.path, op.pathArg = args[w.Create-1], w.Create-1
 					if op.file = extract(call, 0); op.file == nil && call.Call.Signature().Results().Len() == 1 {
@@ -357,6 +474,8 @@ func (c *checker) renamedBy(op fileOp, renames []fileOp) *fileOp {
 			if (op.path != nil && c.sameValue(op.path, r.path, 0) || op.file != nil && isNameOf(r.path, op.file)) && reaches(op.call, r.call, nil) {
 				return &renames[i]
 			}
+		} else if r.fn.Parent() == op.fn && (op.path != nil && captures(op.path, r.path, r.fn) || op.file != nil && capturedNameOf(r.path, op.file, r.fn)) {
+			return &renames[i] // in a closure or deferred function (routedns)
 		} else if other == nil && op.path != nil {
 			if k := c.pathKey(op.path); k != "" && k == c.pathKey(r.path) {
 				other = &renames[i]
@@ -366,14 +485,79 @@ func (c *checker) renamedBy(op fileOp, renames []fileOp) *fileOp {
 	return other
 }
 
-// isNameOf reports whether v is f.Name().
+// captures reports whether v, in closure inner, is the variable or value
+// that outer's value path holds, captured.
+func captures(path, v ssa.Value, inner *ssa.Function) bool {
+	load := false
+	if u, ok := v.(*ssa.UnOp); ok && u.Op == token.MUL {
+		v, load = u.X, true
+	}
+	fv, ok := v.(*ssa.FreeVar)
+	if !ok {
+		return false
+	}
+	i := slices.Index(inner.FreeVars, fv)
+	for _, b := range inner.Parent().Blocks {
+		for _, instr := range b.Instrs {
+			mc, ok := instr.(*ssa.MakeClosure)
+			if !ok || mc.Fn != inner || i < 0 || i >= len(mc.Bindings) {
+				continue
+			}
+			bound := mc.Bindings[i]
+			if !load {
+				return bound == path
+			}
+			if u, ok := path.(*ssa.UnOp); ok && u.Op == token.MUL && u.X == bound {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// capturedNameOf reports whether v, in closure inner, is f.Name() of the
+// file f its parent captured in a heap cell.
+func capturedNameOf(v, f ssa.Value, inner *ssa.Function) bool {
+	call, ok := v.(*ssa.Call)
+	if !ok || call.Call.StaticCallee() == nil || fullName(call.Call.StaticCallee()) != "(*os.File).Name" {
+		return false
+	}
+	cell := cellOf(f)
+	load, ok := call.Call.Args[0].(*ssa.UnOp)
+	if !ok || load.Op != token.MUL || cell == nil {
+		return false
+	}
+	fv, ok := load.X.(*ssa.FreeVar)
+	i := slices.Index(inner.FreeVars, fv)
+	if !ok || i < 0 {
+		return false
+	}
+	for _, u := range *cell.Referrers() {
+		if mc, ok := u.(*ssa.MakeClosure); ok && mc.Fn == inner && i < len(mc.Bindings) && mc.Bindings[i] == cell {
+			return true
+		}
+	}
+	return false
+}
+
+// isNameOf reports whether v is f.Name(), also through a load of the heap
+// cell a closure captures f in.
 func isNameOf(v, f ssa.Value) bool {
 	call, ok := v.(*ssa.Call)
 	if !ok {
 		return false
 	}
 	callee := call.Call.StaticCallee()
-	return callee != nil && fullName(callee) == "(*os.File).Name" && call.Call.Args[0] == f
+	if callee == nil || fullName(callee) != "(*os.File).Name" {
+		return false
+	}
+	recv := call.Call.Args[0]
+	if load, ok := recv.(*ssa.UnOp); ok && load.Op == token.MUL {
+		if cell := cellOf(f); cell != nil && load.X == cell {
+			return true
+		}
+	}
+	return recv == f
 }
 
 func (c *checker) checkCreate(op fileOp, renames []fileOp) {
@@ -386,20 +570,61 @@ func (c *checker) checkCreate(op fileOp, renames []fileOp) {
 		c.checkCrossDevice(op, *r)
 		if r.fn == op.fn {
 			c.checkSync(op, *r)
+		} else if r.fn.Parent() == op.fn {
+			c.checkSyncClosure(op, *r)
 		}
 	}
-	if op.path == nil || excl {
+	if op.path == nil || excl || op.result {
 		return
 	}
 	// Unless it is renamed, a predictable name is reported only in the
 	// system temp directory, which every program shares, and not in tests,
 	// which make their scratch directories so.
-	if k := c.tracer.of(op.path); k.predictable() && (r != nil || k&kTempDir != 0 && !c.inTest(op.call.Pos())) {
-		c.reportPredictable(op, r, k)
+	k := c.tracer.of(op.path)
+	// Writers that take an exclusive file lock first are serialized by it,
+	// whatever the temp is named; but in the shared temp directory another
+	// user, who does not take the lock, can still create the name first.
+	if k&kTempDir == 0 && c.lockHeld(op.call) {
+		return
+	}
+	if r != nil && c.fixedSuffix(op.path, r.dst) {
+		c.reportPredictable(op, r, k, "the target's name with a fixed suffix: every writer gets the same name")
+	} else if k.predictable() && (r != nil || k&kTempDir != 0 && !c.inTest(op.call.Pos())) {
+		c.reportPredictable(op, r, k, k.why())
 	}
 }
 
-func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
+// fixedSuffix reports whether the temp name path is the target's name dst
+// with a constant appended (target + ".tmp"): whatever the target's name
+// is made of, every writer of that target computes the same temp name.
+func (c *checker) fixedSuffix(path, dst ssa.Value) bool {
+	add, ok := path.(*ssa.BinOp)
+	if !ok || add.Op != token.ADD {
+		return false
+	}
+	k, ok := add.Y.(*ssa.Const)
+	if !ok || k.Value == nil || k.Value.Kind() != constant.String || constant.StringVal(k.Value) == "" {
+		return false
+	}
+	if c.sameValue(add.X, dst, 0) {
+		return true
+	}
+	// The target's name computed twice by the same helper from the same
+	// arguments: cachePath()+".tmp" renamed over cachePath().
+	a, ok1 := add.X.(*ssa.Call)
+	b, ok2 := dst.(*ssa.Call)
+	if !ok1 || !ok2 || a.Call.StaticCallee() == nil || a.Call.StaticCallee() != b.Call.StaticCallee() || len(a.Call.Args) != len(b.Call.Args) {
+		return false
+	}
+	for i := range a.Call.Args {
+		if !c.sameValue(a.Call.Args[i], b.Call.Args[i], 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind, why string) {
 	call := c.calls[op.call.Pos()]
 	noun, what, harm, shared := "file", "is created", "so two writers open the same file and interleave their writes", ""
 	fix := "open it with O_EXCL, or in a directory only this user can write"
@@ -417,7 +642,7 @@ func (c *checker) reportPredictable(op fileOp, r *fileOp, k kind) {
 		End:      call.End(),
 		Category: PredictableTemp,
 		Message: fmt.Sprintf("predictable-temp: %s %s %s without O_EXCL; its name is %s, %s%s; %s",
-			noun, render(c.pass.Fset, c.argExpr(op.call, op.pathArg)), what, k.why(), harm, shared, fix),
+			noun, render(c.pass.Fset, c.argExpr(op.call, op.pathArg)), what, why, harm, shared, fix),
 	}
 	if k.varies() {
 		d.SuggestedFixes = c.exclFix(op, call)
@@ -458,7 +683,13 @@ func (c *checker) checkCrossDevice(op fileOp, r fileOp) {
 	} else {
 		src = c.tracer.of(op.call)
 	}
-	if src&kTempDir == 0 || c.tracer.of(r.dst)&kTempDir != 0 {
+	// A target in the temp directory or in a test's scratch directory
+	// (which is under it) is on the temp's file system; so is one joined
+	// onto the directory the temp was made in.
+	if src&kTempDir == 0 || c.tracer.of(r.dst)&(kTempDir|kScratch) != 0 || op.path == nil && joinsOnto(r.dst, op.call.Call.Args[0]) {
+		return
+	}
+	if failureHandled(r.call) {
 		return
 	}
 	call := c.calls[op.call.Pos()]
@@ -474,6 +705,99 @@ func (c *checker) checkCrossDevice(op fileOp, r fileOp) {
 	}
 	d.SuggestedFixes = c.dirFix(op, call, r.dst)
 	c.report(d)
+}
+
+// failureHandled reports whether the error of call is only tested against
+// nil, never returned, wrapped or logged, and the branch taken when it is
+// not nil goes on without failing (returns no error, does not panic or
+// exit): the code expects the call to fail and goes another way when it
+// does (renameio's tempDir renames a probe from the temp directory and
+// falls back to the target's directory on EXDEV), so a rename failing
+// across devices is not a bug there.
+func failureHandled(call *ssa.Call) bool {
+	refs := *call.Referrers()
+	if len(refs) == 0 {
+		return false // ignored, not handled
+	}
+	for _, r := range refs {
+		switch r := r.(type) {
+		case *ssa.DebugRef:
+		case *ssa.BinOp:
+			if r.Op != token.EQL && r.Op != token.NEQ || !isNil(r.X) && !isNil(r.Y) || !failsOn(r) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// failsOn reports whether cmp, an error compared with nil, decides an if
+// whose failure branch goes on without failing in turn.
+func failsOn(cmp *ssa.BinOp) bool {
+	for _, r := range *cmp.Referrers() {
+		branch, ok := r.(*ssa.If)
+		if !ok {
+			continue
+		}
+		failed := branch.Block().Succs[0] // err != nil holds
+		if cmp.Op == token.EQL {
+			failed = branch.Block().Succs[1]
+		}
+		for _, b := range cmp.Parent().Blocks {
+			if failed.Dominates(b) && fails(b) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// fails reports whether block b returns an error that may not be nil,
+// panics, or exits the program.
+func fails(b *ssa.BasicBlock) bool {
+	errType := types.Universe.Lookup("error").Type()
+	for _, instr := range b.Instrs {
+		switch in := instr.(type) {
+		case *ssa.Panic:
+			return true
+		case *ssa.Return:
+			for _, v := range in.Results {
+				if types.Identical(v.Type(), errType) && !isNil(v) {
+					return true
+				}
+			}
+		case *ssa.Call:
+			if fn := in.Call.StaticCallee(); fn != nil {
+				switch name := fullName(fn); {
+				case name == "os.Exit", strings.HasPrefix(name, "log.Fatal"), strings.HasPrefix(name, "log.Panic"),
+					strings.HasPrefix(name, "(*log.Logger).Fatal"), strings.HasPrefix(name, "(*log.Logger).Panic"):
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// joinsOnto reports whether path is filepath.Join(dir, …).
+func joinsOnto(path, dir ssa.Value) bool {
+	call, ok := path.(*ssa.Call)
+	if !ok || call.Call.StaticCallee() == nil || fullName(call.Call.StaticCallee()) != "path/filepath.Join" {
+		return false
+	}
+	s, ok := call.Call.Args[0].(*ssa.Slice)
+	if !ok {
+		return false
+	}
+	a, ok := s.X.(*ssa.Alloc)
+	if !ok {
+		return false
+	}
+	parts := elems(a)
+	return len(parts) > 0 && parts[0] == dir
 }
 
 // dirFix makes the temp file in filepath.Dir(dst) when dst can be written at
@@ -555,7 +879,16 @@ func (c *checker) checkInplace(ops, renames []fileOp) {
 		if c.renamedBy(w, renames) != nil {
 			continue // a temp file: the other diagnostics cover it
 		}
+		if c.tracer.of(w.path)&(kRandom|kScratch) != 0 {
+			continue // a file of this run's own, under a directory made by os.MkdirTemp: nobody else reads it
+		}
 		for _, r := range reads {
+			if w.wrapper && r.fn == w.call.Call.StaticCallee() {
+				// The helper rewrites in place a file it reads itself
+				// (restic's prepare-release replace): reported in the
+				// helper, once, not again at every call.
+				continue
+			}
 			same := r.fn == w.fn && c.sameValue(r.path, w.path, 0)
 			if !same {
 				kw := c.pathKeys(w)
@@ -570,8 +903,8 @@ func (c *checker) checkInplace(ops, renames []fileOp) {
 			c.report(analysis.Diagnostic{
 				Pos:      call.Pos(),
 				End:      call.End(),
-				Category: InplaceTruncate,
-				Message: fmt.Sprintf("inplace-truncate: %s truncates %s in place, and this package also reads it (%s): "+
+				Category: InPlaceRewrite,
+				Message: fmt.Sprintf("in-place-rewrite: %s truncates %s in place, and this package also reads it (%s): "+
 					"a reader between the truncate and the last write sees it empty or partial, and a crash leaves it so; "+
 					"write a temp file in the same directory and rename it over (atomicfile.WriteFile)",
 					w.name, render(c.pass.Fset, c.argExpr(w.call, w.pathArg)), c.where(r.call.Pos())),
@@ -592,12 +925,19 @@ func (c *checker) inTest(pos token.Pos) bool {
 }
 
 // pathKeys names the path of op for matching across functions: its
-// pathKey, and the fields its function stores the same path into
-// (NewHistory(path) reads path and keeps it in h.path, which a method writes).
+// pathKey, the fields its function stores the same path into
+// (NewHistory(path) reads path and keeps it in h.path, which a method
+// writes), and for a path that is a parameter, the keys of what the
+// package's calls pass for it (routedns's cache: writeToFile(filename)
+// creates the file in place, loadFromFile(filename) opens it, and both are
+// called with the options' Filename field).
 func (c *checker) pathKeys(op fileOp) []string {
 	var keys []string
 	if k := c.pathKey(op.path); k != "" {
 		keys = append(keys, k)
+	}
+	if p, ok := op.path.(*ssa.Parameter); ok {
+		keys = append(keys, c.argKeys(op.fn, p, 0)...)
 	}
 	for _, b := range op.fn.Blocks {
 		for _, instr := range b.Instrs {
@@ -611,6 +951,47 @@ func (c *checker) pathKeys(op fileOp) []string {
 		}
 	}
 	return keys
+}
+
+// argKeys returns the pathKeys of the arguments that the package's static
+// calls of fn, outside its tests, pass for parameter p, following a
+// parameter passed on through up to three calls.
+func (c *checker) argKeys(fn *ssa.Function, p *ssa.Parameter, depth int) []string {
+	i := slices.Index(fn.Params, p)
+	if i < 0 || depth > 2 {
+		return nil
+	}
+	var keys []string
+	for _, call := range c.callsOf(fn) {
+		if c.inTest(call.Pos()) || i >= len(call.Call.Args) {
+			continue
+		}
+		arg := call.Call.Args[i]
+		if k := c.pathKey(arg); k != "" {
+			keys = append(keys, k)
+		} else if ap, ok := arg.(*ssa.Parameter); ok {
+			keys = append(keys, c.argKeys(call.Parent(), ap, depth+1)...)
+		}
+	}
+	return keys
+}
+
+// callsOf returns the package's static calls of fn.
+func (c *checker) callsOf(fn *ssa.Function) []*ssa.Call {
+	if c.callers == nil {
+		c.callers = map[*ssa.Function][]*ssa.Call{}
+		for _, f := range c.tracer.funcs {
+			for _, b := range f.Blocks {
+				for _, instr := range b.Instrs {
+					if call, ok := instr.(*ssa.Call); ok && call.Call.StaticCallee() != nil {
+						callee := call.Call.StaticCallee()
+						c.callers[callee] = append(c.callers[callee], call)
+					}
+				}
+			}
+		}
+	}
+	return c.callers[fn]
 }
 
 // pathKey names a path value so that reads and writes in different
@@ -703,7 +1084,7 @@ func (c *checker) sameValue(a, b ssa.Value, depth int) bool {
 	switch a := a.(type) {
 	case *ssa.Const:
 		b, ok := b.(*ssa.Const)
-		return ok && a.Value != nil && b.Value != nil && constant.Compare(a.Value, token.EQL, b.Value)
+		return ok && sameConst(a, b)
 	case *ssa.BinOp:
 		b, ok := b.(*ssa.BinOp)
 		return ok && a.Op == b.Op && c.sameValue(a.X, b.X, depth) && c.sameValue(a.Y, b.Y, depth)
@@ -766,6 +1147,17 @@ func (c *checker) sameValue(a, b ssa.Value, depth int) bool {
 		return true
 	}
 	return false
+}
+
+// sameConst reports whether two constants are the same value of the same
+// type. constant.Compare panics on values of different kinds (a string and
+// a bool), so kinds are compared first.
+func sameConst(a, b *ssa.Const) bool {
+	if a.Value == nil || b.Value == nil {
+		return a.Value == nil && b.Value == nil && types.Identical(a.Type(), b.Type())
+	}
+	return types.Identical(a.Type(), b.Type()) && a.Value.Kind() == b.Value.Kind() &&
+		a.Value.Kind() != constant.Unknown && constant.Compare(a.Value, token.EQL, b.Value)
 }
 
 // elems returns the values stored into the backing array of a variadic

@@ -9,7 +9,7 @@ import (
 
 func TestFindings(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), filerace.Analyzer,
-		"predictable", "syncs", "crossdev", "inplace", "ignore", "logfile")
+		"predictable", "syncs", "crossdev", "inplace", "ignore", "logfile", "kinds", "precision", "recall", "locked")
 }
 
 // TestSafe holds the look-alikes that must stay quiet: os.CreateTemp in the

@@ -58,11 +58,11 @@ func parseIgnore(text string) (cats []string, reason string, ok bool, err error)
 	reason = strings.TrimSpace(reason)
 	for _, c := range strings.Split(list, ",") {
 		c = strings.TrimSpace(c)
-		if !slices.Contains(Categories, c) {
+		if !slices.Contains(Kinds, c) {
 			if c == "" {
-				return nil, "", true, fmt.Errorf("heisen:ignore names no category: %s <category>: <why this is safe>; categories: %s", ignorePrefix, strings.Join(Categories, ", "))
+				return nil, "", true, fmt.Errorf("heisen:ignore names no kind: %s <kind>: <why this is safe>; kinds: %s", ignorePrefix, strings.Join(Kinds, ", "))
 			}
-			return nil, "", true, fmt.Errorf("heisen:ignore names unknown category %q; known: %s", c, strings.Join(Categories, ", "))
+			return nil, "", true, fmt.Errorf("heisen:ignore names unknown kind %q; known: %s", c, strings.Join(Kinds, ", "))
 		}
 		cats = append(cats, c)
 	}

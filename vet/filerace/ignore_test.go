@@ -16,12 +16,12 @@ func TestParseIgnore(t *testing.T) {
 		{"// ordinary comment", nil, false, ""},
 		{"//heisen:ignored predictable-temp: x", nil, false, ""},
 		{"//heisen:ignore predictable-temp: one writer", []string{"predictable-temp"}, true, ""},
-		{"//heisen:ignore predictable-temp, rename-without-sync: one writer // want `x`", []string{"predictable-temp", "rename-without-sync"}, true, ""},
+		{"//heisen:ignore predictable-temp, unsynced-rename: one writer // want `x`", []string{"predictable-temp", "unsynced-rename"}, true, ""},
 		{"//heisen:ignore predictable-temp", nil, true, "needs a reason"},
 		{"//heisen:ignore predictable-temp:   ", nil, true, "needs a reason"},
-		{"//heisen:ignore", nil, true, "names no category"},
-		{"//heisen:ignore : because", nil, true, "names no category"},
-		{"//heisen:ignore predictible-temp: typo", nil, true, `unknown category "predictible-temp"`},
+		{"//heisen:ignore", nil, true, "names no kind"},
+		{"//heisen:ignore : because", nil, true, "names no kind"},
+		{"//heisen:ignore predictible-temp: typo", nil, true, `unknown kind "predictible-temp"`},
 	} {
 		cats, _, ok, err := parseIgnore(tc.text)
 		if ok != tc.ok || !slices.Equal(cats, tc.cats) || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
@@ -34,7 +34,7 @@ func TestParseIgnore(t *testing.T) {
 // parses the same, and that nothing is accepted without a reason.
 func FuzzParseIgnore(f *testing.F) {
 	f.Add("//heisen:ignore predictable-temp: one writer")
-	f.Add("//heisen:ignore predictable-temp,inplace-truncate: a: b // c")
+	f.Add("//heisen:ignore predictable-temp,in-place-rewrite: a: b // c")
 	f.Add("//heisen:ignore")
 	f.Add("//heisen:ignore\tcross-device-temp:x")
 	f.Fuzz(func(t *testing.T, text string) {

@@ -23,6 +23,7 @@ const (
 	kTempDir                  // os.TempDir or a temp file or directory made under it
 	kInput                    // parameters, fields, globals: the target, same for every writer
 	kOpaque                   // results of calls and computations we cannot see into
+	kScratch                  // a test's own directory (t.TempDir) or a temp made in it
 )
 
 // predictable reports whether two writers computing a name of this origin
@@ -77,7 +78,7 @@ func (f *nameFact) String() string { return "name(" + kind(f.Kinds).String() + "
 
 func (k kind) String() string {
 	var parts []string
-	for i, n := range []string{"clock", "pid", "counter", "const", "random", "tempdir", "input", "opaque"} {
+	for i, n := range []string{"clock", "pid", "counter", "const", "random", "tempdir", "input", "opaque", "scratch"} {
 		if k&(1<<i) != 0 {
 			parts = append(parts, n)
 		}
@@ -212,6 +213,10 @@ func constOrigin(c *ssa.Const) origin {
 	return origin{kinds: kConst}
 }
 
+// trace returns what v is built from, following its operands back
+// through the function's SSA form; seen stops the walk at a value already
+// visited (a loop's phi). Each kind of value that takes more than a line
+// to follow has a helper of its own: paramOrigin, phiOrigin, loadOrigin.
 func (t *tracer) trace(v ssa.Value, seen map[ssa.Value]bool) origin {
 	if seen[v] {
 		return origin{}
@@ -221,59 +226,13 @@ func (t *tracer) trace(v ssa.Value, seen map[ssa.Value]bool) origin {
 	case *ssa.Const:
 		return constOrigin(v)
 	case *ssa.Parameter:
-		for i, p := range v.Parent().Params {
-			if p == v && i < 64 {
-				return origin{params: 1 << i}
-			}
-		}
-		return origin{kinds: kInput}
+		return paramOrigin(v)
 	case *ssa.BinOp:
 		return t.trace(v.X, seen).union(t.trace(v.Y, seen))
 	case *ssa.Phi:
-		var o origin
-		for _, e := range v.Edges {
-			if b, ok := e.(*ssa.BinOp); ok && isInteger(v.Type()) && (b.X == v || b.Y == v) {
-				o.kinds |= kCounter // i = i + 1 around a loop
-			}
-			o = o.union(t.trace(e, seen))
-		}
-		return o
+		return t.phiOrigin(v, seen)
 	case *ssa.UnOp:
-		if v.Op != token.MUL {
-			return origin{kinds: kOpaque}
-		}
-		switch x := v.X.(type) {
-		case *ssa.Global:
-			// A package variable is as unique as what the package stores
-			// in it: var pid = os.Getpid(), or a dir from os.MkdirTemp.
-			var o origin
-			for _, val := range t.globalStores(x) {
-				o = o.union(t.foreign(val, seen))
-			}
-			if isInteger(v.Type()) {
-				if o.kinds&kPid != 0 {
-					return origin{kinds: kPid}
-				}
-				return origin{kinds: kCounter}
-			}
-			if o.kinds&kRandom != 0 {
-				return o
-			}
-			return o.union(origin{kinds: kInput})
-		case *ssa.Alloc:
-			return t.stores(x, seen)
-		case *ssa.FieldAddr:
-			return origin{kinds: kInput | t.fieldOrigin(x)}
-		case *ssa.IndexAddr:
-			// An element: what the slice or array was built from.
-			return t.trace(x.X, seen)
-		case *ssa.UnOp:
-			// Through a pointer kept in a package variable: a flag.
-			if _, ok := x.X.(*ssa.Global); ok {
-				return origin{kinds: kInput}
-			}
-		}
-		return origin{kinds: kOpaque}
+		return t.loadOrigin(v, seen)
 	case *ssa.Index:
 		return t.trace(v.X, seen)
 	case *ssa.MakeInterface:
@@ -302,6 +261,78 @@ func (t *tracer) trace(v ssa.Value, seen map[ssa.Value]bool) origin {
 		return origin{kinds: kInput}
 	}
 	return origin{kinds: kOpaque}
+}
+
+// paramOrigin is the origin of one of its function's parameters: that
+// parameter's bit, so that a summary can say which arguments a result is
+// built from; a parameter past the 64 bits is an input.
+func paramOrigin(v *ssa.Parameter) origin {
+	for i, p := range v.Parent().Params {
+		if p == v && i < 64 {
+			return origin{params: 1 << i}
+		}
+	}
+	return origin{kinds: kInput}
+}
+
+// phiOrigin returns the union of the origins of v's edges, and marks an integer
+// that adds to itself around a loop (i = i + 1) as a counter.
+func (t *tracer) phiOrigin(v *ssa.Phi, seen map[ssa.Value]bool) origin {
+	var o origin
+	for _, e := range v.Edges {
+		if b, ok := e.(*ssa.BinOp); ok && isInteger(v.Type()) && (b.X == v || b.Y == v) {
+			o.kinds |= kCounter
+		}
+		o = o.union(t.trace(e, seen))
+	}
+	return o
+}
+
+// loadOrigin returns the origin of a unary operation: a load (*p) is traced to
+// what p points at (a package variable, a local, a field, an element or a
+// flag); any other operation is opaque.
+func (t *tracer) loadOrigin(v *ssa.UnOp, seen map[ssa.Value]bool) origin {
+	if v.Op != token.MUL {
+		return origin{kinds: kOpaque}
+	}
+	switch x := v.X.(type) {
+	case *ssa.Global:
+		return t.globalOrigin(x, isInteger(v.Type()), seen)
+	case *ssa.Alloc:
+		return t.stores(x, seen)
+	case *ssa.FieldAddr:
+		return origin{kinds: kInput | t.fieldOrigin(x)}
+	case *ssa.IndexAddr:
+		// An element: what the slice or array was built from.
+		return t.trace(x.X, seen)
+	case *ssa.UnOp:
+		// Through a pointer kept in a package variable: a flag.
+		if _, ok := x.X.(*ssa.Global); ok {
+			return origin{kinds: kInput}
+		}
+	}
+	return origin{kinds: kOpaque}
+}
+
+// globalOrigin returns the origin of a load of package variable g: a package
+// variable is as unique as what the package stores in it (var pid =
+// os.Getpid(), or a dir from os.MkdirTemp). An integer is a pid or else a
+// counter; anything else is an input unless something random went in.
+func (t *tracer) globalOrigin(g *ssa.Global, integer bool, seen map[ssa.Value]bool) origin {
+	var o origin
+	for _, val := range t.globalStores(g) {
+		o = o.union(t.foreign(val, seen))
+	}
+	if integer {
+		if o.kinds&kPid != 0 {
+			return origin{kinds: kPid}
+		}
+		return origin{kinds: kCounter}
+	}
+	if o.kinds&kRandom != 0 {
+		return o
+	}
+	return o.union(origin{kinds: kInput})
 }
 
 // foreign traces a value of another function: its parameters are inputs.
@@ -416,11 +447,17 @@ func (t *tracer) call(c *ssa.CallCommon, seen map[ssa.Value]bool) origin {
 	case name == "os.TempDir":
 		return origin{kinds: kTempDir}
 	case name == "(*testing.common).TempDir":
-		return origin{kinds: kTempDir | kRandom}
+		// Under the system temp directory, but a test's targets are in it
+		// too, so it is told apart from the shared directory itself.
+		return origin{kinds: kScratch | kRandom}
 	case name == "os.CreateTemp" || name == "os.MkdirTemp" || name == "io/ioutil.TempFile" || name == "io/ioutil.TempDir":
 		o := origin{kinds: kRandom}
-		if len(c.Args) > 0 && (isEmptyString(c.Args[0]) || t.trace(c.Args[0], seen).kinds&kTempDir != 0) {
-			o.kinds |= kTempDir
+		if len(c.Args) > 0 {
+			dir := t.trace(c.Args[0], seen).kinds
+			if isEmptyString(c.Args[0]) || dir&kTempDir != 0 {
+				o.kinds |= kTempDir
+			}
+			o.kinds |= dir & kScratch
 		}
 		return o
 	case name == "os.Create" || name == "os.OpenFile" || name == "os.Open" || name == "(*os.File).Name":

@@ -39,5 +39,5 @@ func inSystemTemp(target string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), target) // want `rename-without-sync`
+	return os.Rename(f.Name(), target) // want `unsynced-rename`
 }

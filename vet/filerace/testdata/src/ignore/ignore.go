@@ -39,12 +39,12 @@ func noReason(target string, data []byte) error {
 	return os.Rename(target+".tmp", target)
 }
 
-//heisen:ignore predictible-temp: typo // want `heisen:ignore names unknown category "predictible-temp"`
+//heisen:ignore predictible-temp: typo // want `heisen:ignore names unknown kind "predictible-temp"`
 func unknownCategory() {}
 
-// An ignore for another category does not hide this one.
+// An ignore for another kind does not hide this one.
 func otherCategory(target string, data []byte) error {
-	//heisen:ignore rename-without-sync: the file is empty
+	//heisen:ignore unsynced-rename: the file is empty
 	f, err := os.Create(target + ".tmp") // want `predictable-temp`
 	if err != nil {
 		return err

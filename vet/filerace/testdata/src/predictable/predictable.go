@@ -18,11 +18,11 @@ func story(target string, data []byte) error {
 	if err := os.WriteFile(tmp, data, 0o644); err != nil { // want `predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is built from the clock`
 		return err
 	}
-	return os.Rename(tmp, target) // want `rename-without-sync: tmp \(written at line 18\) is renamed over target but os.WriteFile never syncs`
+	return os.Rename(tmp, target) // want `unsynced-rename: tmp \(written at line 18\) is renamed over target but os.WriteFile never syncs`
 }
 
 func fixedSuffix(target string, data []byte) error {
-	f, err := os.Create(target + ".tmp") // want `predictable-temp: .*a fixed name: every writer gets the same name`
+	f, err := os.Create(target + ".tmp") // want `predictable-temp: .*the target.s name with a fixed suffix: every writer gets the same name`
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func nanoFormat(target string) error {
 	if err := os.WriteFile(tmp, nil, 0o644); err != nil { // want `predictable-temp: .*the clock`
 		return err
 	}
-	//heisen:ignore rename-without-sync: the content is empty; only the name matters here
+	//heisen:ignore unsynced-rename: the content is empty; only the name matters here
 	return os.Rename(tmp, target)
 }
 
@@ -89,7 +89,7 @@ func viaHelper(target string, data []byte) error {
 	if err := os.WriteFile(tmp, data, 0o644); err != nil { // want `predictable-temp: .*the clock`
 		return err
 	}
-	return os.Rename(tmp, target) // want `rename-without-sync`
+	return os.Rename(tmp, target) // want `unsynced-rename`
 }
 
 // A helper of the same package.
@@ -99,7 +99,7 @@ func viaLocal(target string, data []byte) error {
 	if err := os.WriteFile(local(target), data, 0o644); err != nil { // want `predictable-temp: .*a fixed name`
 		return err
 	}
-	return os.Rename(local(target), target) // want `rename-without-sync`
+	return os.Rename(local(target), target) // want `unsynced-rename`
 }
 
 // A temp name created without O_EXCL is reported even before any rename.
@@ -150,13 +150,13 @@ func (w *writer) commit() error {
 // through their facts, and the missing Sync is found.
 func viaWrappers(target string, data []byte) error {
 	tmp := target + ".tmp"
-	f, err := tmpname.Create(tmp) // want `predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is a fixed name`
+	f, err := tmpname.Create(tmp) // want `predictable-temp: temp file tmp is created and then renamed over target without O_EXCL; its name is the target.s name with a fixed suffix`
 	if err != nil {
 		return err
 	}
 	f.Write(data)
 	f.Close()
-	return tmpname.Replace(tmp, target) // want `rename-without-sync: tmp \(written at line \d+\) is renamed over target with no Sync`
+	return tmpname.Replace(tmp, target) // want `unsynced-rename: tmp \(written at line \d+\) is renamed over target with no Sync`
 }
 
 type store struct{ dir string }
@@ -191,5 +191,5 @@ func viaWriteWrapper(target string, v any) error {
 	if err := writeJSON(tmp, v); err != nil { // want `predictable-temp: temp file tmp is created and then renamed over target .*built from the clock`
 		return err
 	}
-	return os.Rename(tmp, target) // want `rename-without-sync: tmp \(written at line \d+\) is renamed over target but predictable.writeJSON never syncs`
+	return os.Rename(tmp, target) // want `unsynced-rename: tmp \(written at line \d+\) is renamed over target but predictable.writeJSON never syncs`
 }

@@ -19,7 +19,7 @@ func noSync(target string, v any) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), target) // want `rename-without-sync: the temp file \(written at line 12\) is renamed over target with no Sync on some path`
+	return os.Rename(f.Name(), target) // want `unsynced-rename: the temp file \(written at line 12\) is renamed over target with no Sync on some path`
 }
 
 // Sync only on one branch: the other path renames unsynced data.
@@ -37,7 +37,7 @@ func syncSometimes(target string, durable bool) error {
 		}
 	}
 	f.Close()
-	return os.Rename(f.Name(), target) // want `rename-without-sync`
+	return os.Rename(f.Name(), target) // want `unsynced-rename`
 }
 
 // Synced on every path: quiet.
@@ -81,4 +81,30 @@ func escapes(target string, h *holder) error {
 	h.f = f
 	f.Close()
 	return os.Rename(f.Name(), target)
+}
+
+// The near-miss of etcd's shape: an error check that does not cut the
+// unsynced path. Here the Sync runs only when the write failed.
+func syncOnFailure(target string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(target), "x")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err != nil {
+		f.Sync()
+	}
+	f.Close()
+	return os.Rename(f.Name(), target) // want `unsynced-rename`
+}
+
+// O_APPEND is not O_SYNC: still unsynced.
+func appendOnly(target string, data []byte) error {
+	f, err := os.OpenFile(target+".new", os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Write(data)
+	f.Close()
+	return os.Rename(target+".new", target) // want `unsynced-rename`
 }
