@@ -234,7 +234,24 @@ type parser struct {
 	valid   []byte // strings with invalid UTF-8 replaced
 	stack   []byte // brackets of a skipped value
 	perCPU  []uint64
+	clock   clockCache
+	last    [numTexts]string // each text field's last value: most repeat the line before
 }
+
+// The text fields whose last value the parser keeps.
+const (
+	textHost = iota
+	textComm
+	textPath
+	textTo
+	textErr
+	textSrc
+	textCall
+	textSys
+	textLock
+	textMode
+	numTexts
+)
 
 func (p *parser) parse(line []byte, e *Event, in *interner) string {
 	p.b, p.i = line, 0
@@ -310,14 +327,14 @@ func (p *parser) field(key []byte, e *Event, in *interner, seen *seen) string {
 	case "ts":
 		var s []byte
 		if s, ok = p.str(); ok {
-			e.TS, ok = parseTime(s)
+			e.TS, ok = p.clock.parse(s)
 			seen.ts = ok
 		}
 	case "called", "returned":
 		var s []byte
 		var t time.Time
 		if s, ok = p.str(); ok {
-			if t, ok = parseTime(s); ok && key[0] == 'c' {
+			if t, ok = p.clock.parse(s); ok && key[0] == 'c' {
 				e.Called = t
 			} else if ok {
 				e.Returned = t
@@ -338,25 +355,25 @@ func (p *parser) field(key []byte, e *Event, in *interner, seen *seen) string {
 			}
 		}
 	case "host":
-		e.Host, ok = p.interned(in)
+		e.Host, ok = p.interned(in, textHost)
 	case "comm":
-		e.Comm, ok = p.interned(in)
+		e.Comm, ok = p.interned(in, textComm)
 	case "path":
-		e.Path, ok = p.interned(in)
+		e.Path, ok = p.interned(in, textPath)
 	case "to":
-		e.To, ok = p.interned(in)
+		e.To, ok = p.interned(in, textTo)
 	case "err":
-		e.Err, ok = p.interned(in)
+		e.Err, ok = p.interned(in, textErr)
 	case "src":
-		e.Src, ok = p.interned(in)
+		e.Src, ok = p.interned(in, textSrc)
 	case "call":
-		e.Call, ok = p.interned(in)
+		e.Call, ok = p.interned(in, textCall)
 	case "sys":
-		e.Sys, ok = p.interned(in)
+		e.Sys, ok = p.interned(in, textSys)
 	case "lock":
-		e.Lock, ok = p.interned(in)
+		e.Lock, ok = p.interned(in, textLock)
 	case "mode":
-		e.Mode, ok = p.interned(in)
+		e.Mode, ok = p.interned(in, textMode)
 	case "oldfd":
 		e.OldFD, ok = p.int32()
 		seen.oldfd = ok
@@ -402,7 +419,16 @@ func (p *parser) field(key []byte, e *Event, in *interner, seen *seen) string {
 	return ""
 }
 
+// ws passes over whitespace. Writers put none between tokens: the first
+// test is all most calls cost.
 func (p *parser) ws() {
+	if p.i < len(p.b) && p.b[p.i] > ' ' {
+		return
+	}
+	p.wsSlow()
+}
+
+func (p *parser) wsSlow() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\n', '\r':
@@ -558,18 +584,25 @@ func (p *parser) hex4() (rune, bool) {
 	return r, true
 }
 
-// interned decodes a string value as encoding/json does, each byte that
-// is not UTF-8 read as U+FFFD (which the Writer writes for it), and
-// returns it interned.
-func (p *parser) interned(in *interner) (string, bool) {
+// interned decodes a string value of text field k as encoding/json does,
+// each byte that is not UTF-8 read as U+FFFD (which the Writer writes for
+// it), and returns it interned. A value equal to the field's last one is
+// that string again, without hashing: comm, src and often path repeat
+// from line to line.
+func (p *parser) interned(in *interner, k int) (string, bool) {
 	s, ok := p.str()
 	if !ok {
 		return "", false
 	}
+	if string(s) == p.last[k] {
+		return p.last[k], true
+	}
 	if !utf8.Valid(s) {
 		s = p.toValid(s)
 	}
-	return in.get(s), true
+	v := in.get(s)
+	p.last[k] = v
+	return v, true
 }
 
 // toValid returns s with every byte that does not start a valid UTF-8
@@ -620,6 +653,15 @@ func (p *parser) int(bits int) (int64, bool) {
 func (p *parser) uint() (uint64, bool) {
 	start := p.i
 	var v uint64
+	// 19 digits never overflow; only longer numbers need the check.
+	for p.i < len(p.b) && p.i-start < 19 {
+		c := p.b[p.i]
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + uint64(c-'0')
+		p.i++
+	}
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c < '0' || c > '9' {

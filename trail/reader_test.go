@@ -255,6 +255,16 @@ func FuzzReader(f *testing.F) {
 {"ts":"2026-11-25T12:00:00Z","op":"close","fd":3,"x":01}
 {"ts":"2026-11-25T12:00:00Z","op":"close","fd":3,"x":[1e5,-0.5E-3,{"y":true}]}
 {"ts":"2026-11-25T12:00:00Z","op":"close","mode":0,"mode":"shared"}`))
+	// Where the reader's caches could carry one line into the next: times
+	// in one second (one with a bad fraction, one in another RFC 3339
+	// form), a text repeated raw and after replacement, numbers of 19 and
+	// 20 digits.
+	f.Add([]byte("{\"ts\":\"2026-11-25T12:00:00.000100000Z\",\"pid\":1,\"comm\":\"a\xff\",\"op\":\"close\",\"fd\":3}\n" +
+		"{\"ts\":\"2026-11-25T12:00:00.000200000Z\",\"pid\":1,\"comm\":\"a\xff\",\"op\":\"close\",\"dev\":18446744073709551615}\n" +
+		"{\"ts\":\"2026-11-25T12:00:00.0002x0000Z\",\"pid\":1,\"op\":\"close\",\"fd\":3}\n" +
+		"{\"ts\":\"2026-11-25T12:00:00,000300000Z\",\"pid\":1,\"op\":\"close\",\"dev\":18446744073709551616}\n" +
+		"{\"ts\":\"2026-11-25T12:00:00.000400000Z\",\"pid\":1,\"comm\":\"a\\ufffd\",\"op\":\"close\",\"ino\":1234567890123456789}\n" +
+		"{\"ts\":\"2026-11-25T12:00:01.000000000Z\",\"pid\":1,\"comm\":\"\",\"op\":\"close\",\"off\":9223372036854775807}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lines := bytes.Split(data, []byte("\n"))
 		accepted := map[int]bool{}

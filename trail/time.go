@@ -7,8 +7,7 @@ import "time"
 // more than the rest of a line); any other RFC 3339 form falls back to
 // time.Parse.
 func parseTime(b []byte) (time.Time, bool) {
-	if len(b) == 30 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' &&
-		b[16] == ':' && b[19] == '.' && b[29] == 'Z' {
+	if writersForm(b) {
 		year, ok1 := digits(b[0:4])
 		month, ok2 := digits(b[5:7])
 		day, ok3 := digits(b[8:10])
@@ -30,6 +29,38 @@ func parseTime(b []byte) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t.UTC(), true
+}
+
+// A clockCache parses timestamps, reusing the seconds of the last one in
+// the writers' form: the lines of a trail mostly share their second, so
+// only the fraction is new.
+type clockCache struct {
+	second [19]byte // "2006-01-02T15:04:05" of the last timestamp parsed by hand
+	unix   int64    // its seconds since 1970
+	valid  bool
+}
+
+// parse decodes an RFC 3339 timestamp as parseTime does.
+func (c *clockCache) parse(b []byte) (time.Time, bool) {
+	if c.valid && len(b) == 30 && string(b[:19]) == string(c.second[:]) && b[19] == '.' && b[29] == 'Z' {
+		if nsec, ok := digits(b[20:29]); ok {
+			return time.Unix(c.unix, int64(nsec)).UTC(), true
+		}
+		return time.Time{}, false
+	}
+	t, ok := parseTime(b)
+	if ok && writersForm(b) {
+		copy(c.second[:], b)
+		c.unix, c.valid = t.Unix(), true
+	}
+	return t, ok
+}
+
+// writersForm reports whether b has the separators of the form writers
+// produce, 2006-01-02T15:04:05.000000000Z.
+func writersForm(b []byte) bool {
+	return len(b) == 30 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' &&
+		b[16] == ':' && b[19] == '.' && b[29] == 'Z'
 }
 
 func digits(b []byte) (int, bool) {
