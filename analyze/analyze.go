@@ -113,32 +113,35 @@ func Run(src Source, opts Options) (*Report, error) {
 // number of files open at once and of live files named, not with the
 // length of the trail.
 type Analyzer struct {
-	opts      Options
-	procs     map[uint64]*process // by procKey.id
-	lastProc  *process            // the process of the previous event, most often the next one's
-	nfds      int                 // descriptors in all tables
-	procCap   int                 // processes kept before a sweep
-	rmwCap    int                 // targets followed before a sweep
-	nodeCap   int                 // files known before a sweep
-	cands     []*window           // checkTorn's scratch
-	noteParts []namePart          // clockNote's scratch
-	lastRead  nameRead            // the last temp name predictTemp read, for clockNote
-	byPath    map[string]*node
-	byIno     map[devIno]*node
-	names     map[string]*nameState
-	dirs      map[string]map[groupKey]*Finding // dir → unsynced-dir findings waiting for its fsync
-	targets   map[string]bool                  // paths that have been rename destinations
-	predict   predictState                     // what predictions keep between renames
-	rmw       map[string]*rmwState
-	grouped   map[groupKey]*Finding // warnings gathered until Finish
-	accum     map[*Finding]struct{} // findings that still gather occurrences
-	out       []*Finding            // findings emitted, without OnFinding
-	spare     []*Finding            // findings handed over to reuse, with Options.Transient
-	groups    map[groupID]*Group
-	groupKeys map[groupID]groupID // kind, program, path → group key
-	seq       uint64
-	nextID    uint64
-	hosts     map[string]int // host → small id, so descriptor keys hash no string
+	opts         Options
+	procs        map[uint64]*process // by procKey.id
+	lastProc     *process            // the process of the previous event, most often the next one's
+	nfds         int                 // descriptors in all tables
+	procCap      int                 // processes kept before a sweep
+	rmwCap       int                 // targets followed before a sweep
+	nodeCap      int                 // files known before a sweep
+	cands        []*window           // checkTorn's scratch
+	noteParts    []namePart          // clockNote's scratch
+	msg, msgList []byte              // scratch of messages built in one buffer
+	lastNote     string              // the last clockText
+	lastRead     nameRead            // the last temp name predictTemp read, for clockNote
+	byPath       map[string]*node
+	byIno        map[devIno]*node
+	names        map[string]*nameState
+	dirs         map[string]map[groupKey]*Finding // dir → unsynced-dir findings waiting for its fsync
+	targets      map[string]bool                  // paths that have been rename destinations
+	predict      predictState                     // what predictions keep between renames
+	rmw          map[string]*rmwState
+	grouped      map[groupKey]*Finding // warnings gathered until Finish
+	accum        map[*Finding]struct{} // findings that still gather occurrences
+	out          []*Finding            // findings emitted, without OnFinding
+	spare        []*Finding            // findings handed over to reuse, with Options.Transient
+	groups       map[groupID]*Group
+	groupKeys    map[groupID]*Group // kind, program, path → its group
+	recentGroups [2]recentGroup     // the last two of groupKeys used
+	seq          uint64
+	nextID       uint64
+	hosts        map[string]int // host → small id, so descriptor keys hash no string
 	// lifecycle is set once the trail shows a dup, setfd, fork, exec or
 	// exit: its recorder follows descriptors, so a window lasts until its
 	// last descriptor closes, and no descriptor is guessed.
@@ -165,7 +168,7 @@ func New(opts Options) *Analyzer {
 		dirs:      map[string]map[groupKey]*Finding{},
 		accum:     map[*Finding]struct{}{},
 		groups:    map[groupID]*Group{},
-		groupKeys: map[groupID]groupID{},
+		groupKeys: map[groupID]*Group{},
 		targets:   map[string]bool{},
 		rmw:       map[string]*rmwState{},
 		grouped:   map[groupKey]*Finding{},

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"path/filepath"
@@ -148,20 +149,22 @@ func (a *Analyzer) otherFile(n *node, key devIno) bool {
 }
 
 // proc names a process in messages: "7", or "7@host" in multi-host trails.
-func proc(host string, pid int) string {
-	if host == "" {
-		return strconv.Itoa(pid)
+func proc(host string, pid int) string { return string(appendProc(nil, host, pid)) }
+
+func appendProc(b []byte, host string, pid int) []byte {
+	b = strconv.AppendInt(b, int64(pid), 10)
+	if host != "" {
+		b = append(append(b, '@'), host...)
 	}
-	return strconv.Itoa(pid) + "@" + host
+	return b
 }
 
-// procList lists the distinct processes of ws, sorted: "11, 12". Sorted
-// by pid and host, a process's windows are adjacent.
-func procList(ws []*window) string {
+// appendProcList appends the distinct processes of ws, sorted: "11, 12".
+// Sorted by pid and host, a process's windows are adjacent.
+func appendProcList(b []byte, ws []*window) []byte {
 	var room [8]*window
 	ws = append(room[:0], ws...)
 	slices.SortFunc(ws, func(a, b *window) int { return cmp.Or(cmp.Compare(a.pid, b.pid), strings.Compare(a.host, b.host)) })
-	b := make([]byte, 0, 8*len(ws))
 	for i, w := range ws {
 		switch {
 		case i > 0 && w.pid == ws[i-1].pid && w.host == ws[i-1].host:
@@ -169,12 +172,9 @@ func procList(ws []*window) string {
 		case i > 0:
 			b = append(b, ", "...)
 		}
-		b = strconv.AppendInt(b, int64(w.pid), 10)
-		if w.host != "" {
-			b = append(append(b, '@'), w.host...)
-		}
+		b = appendProc(b, w.host, w.pid)
 	}
-	return string(b)
+	return b
 }
 
 func nameOr(p string) string {
@@ -290,13 +290,13 @@ func (a *Analyzer) swapOut(old *node, dst, src string, e *trail.Event) {
 	a.byPath[src] = old
 }
 
-// renamedOver says what rename e did: "renamed a over b", or "swapped a
-// with b".
-func renamedOver(e *trail.Event) string {
+// appendRenamedOver says what rename e did: "renamed a over b", or
+// "swapped a with b".
+func appendRenamedOver(b []byte, e *trail.Event) []byte {
 	if exchange(e) {
-		return "swapped " + e.Path + " with " + e.To
+		return append(append(append(append(b, "swapped "...), e.Path...), " with "...), e.To...)
 	}
-	return "renamed " + e.Path + " over " + e.To
+	return append(append(append(append(b, "renamed "...), e.Path...), " over "...), e.To...)
 }
 
 // checkTorn reports a rename whose source had two writers at once since
@@ -352,15 +352,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 		f.addMark(&w.open)
 		f.addMark(&w.firstWrite)
 	}
-	why := "written by " + strconv.Itoa(len(torn)) + " writers at once (pids " + procList(torn) + ")"
-	switch {
-	case stillWriting != nil && len(torn) == 1:
-		why = "still being written by pid " + proc(stillWriting.host, stillWriting.pid)
-	case stillWriting != nil:
-		why += ", pid " + proc(stillWriting.host, stillWriting.pid) + " still writing"
-	}
-	f.Message = "pid " + proc(e.Host, e.PID) + " " + renamedOver(e) + " while it was " + why +
-		": the target can hold a mix of their data"
+	f.Message = a.tornMessage(e, torn, stillWriting)
 	if len(torn) == 1 && !stillWriting.held && stillWriting.fd >= 0 {
 		// A trail without exits cannot say the writer still held the
 		// file (its window lasts until its last activity): only its next
@@ -369,6 +361,26 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 		return
 	}
 	a.emit(f)
+}
+
+// tornMessage says what torn rename e did: "pid 7 renamed a over b while
+// it was written by 2 writers at once (pids 7, 8): …". It is built in one
+// buffer: a trail can tear a rename every few events.
+func (a *Analyzer) tornMessage(e *trail.Event, torn []*window, stillWriting *window) string {
+	b := appendProc(append(a.msg[:0], "pid "...), e.Host, e.PID)
+	b = append(appendRenamedOver(append(b, ' '), e), " while it was "...)
+	if stillWriting != nil && len(torn) == 1 {
+		b = appendProc(append(b, "still being written by pid "...), stillWriting.host, stillWriting.pid)
+	} else {
+		b = append(strconv.AppendInt(append(b, "written by "...), int64(len(torn)), 10), " writers at once (pids "...)
+		b = appendProcList(b, torn)
+		b = append(b, ')')
+		if stillWriting != nil {
+			b = append(appendProc(append(b, ", pid "...), stillWriting.host, stillWriting.pid), " still writing"...)
+		}
+	}
+	a.msg = append(b, ": the target can hold a mix of their data"...)
+	return string(a.msg)
 }
 
 // checkSync reports renames of unsynced data over an existing file, and
@@ -424,7 +436,8 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	f := a.newFinding(TempCollision, path)
 	f.expect(6 * len(pairs)) // each window's open, first write and end
 	var clockPIDs bool
-	var opens []int64
+	var openRoom [4]int64
+	opens := openRoom[:0]
 	for _, p := range pairs {
 		for _, w := range p {
 			f.addMark(&w.open)
@@ -439,32 +452,44 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	}
 	f.Count = len(pairs)
 	defer a.emit(f)
-	var ws []*window
+	var wsRoom, truncRoom [4]*window
+	ws, trunc := wsRoom[:0], truncRoom[:0]
 	for _, p := range pairs {
 		ws = append(ws, p[0], p[1])
 	}
-	var trunc []*window
 	for _, w := range ws {
 		if w.flags&trail.O_TRUNC != 0 {
 			trunc = append(trunc, w)
 		}
 	}
-	var why string
+	f.Message = a.collisionMessage(path, ws, trunc)
+	f.Note = a.clockNote(path, opens, clockPIDs)
+}
+
+// collisionMessage says who held path at once and what it cost: "/d/x was
+// open for writing by 2 writers at once (pids 7, 8): each open truncated
+// the file the others were writing". It is built in one buffer, the list
+// of processes in another.
+func (a *Analyzer) collisionMessage(path string, ws, trunc []*window) string {
+	a.msgList = appendProcList(a.msgList[:0], ws)
+	b := append(a.msg[:0], path...)
+	if n := bytes.Count(a.msgList, []byte(",")) + 1; n > 1 {
+		b = append(strconv.AppendInt(append(b, " was open for writing by "...), int64(n), 10), " writers at once (pids "...)
+		b = append(append(b, a.msgList...), "): "...)
+	} else {
+		b = append(append(append(b, " was open for writing twice at once by pid "...), a.msgList...), " (different replaces): "...)
+	}
 	switch {
 	case len(trunc) == len(ws):
-		why = "each open truncated the file the others were writing"
+		b = append(b, "each open truncated the file the others were writing"...)
 	case len(trunc) > 0:
-		why = "the O_TRUNC open of pid " + procList(trunc) + " truncated the file the others were writing"
+		b = appendProcList(append(b, "the O_TRUNC open of pid "...), trunc)
+		b = append(b, " truncated the file the others were writing"...)
 	default:
-		why = "their writes went to one file, which was then renamed into place"
+		b = append(b, "their writes went to one file, which was then renamed into place"...)
 	}
-	procs := procList(ws)
-	if n := strings.Count(procs, ",") + 1; n > 1 {
-		f.Message = path + " was open for writing by " + strconv.Itoa(n) + " writers at once (pids " + procs + "): " + why
-	} else {
-		f.Message = path + " was open for writing twice at once by pid " + procs + " (different replaces): " + why
-	}
-	f.Note = a.clockNote(path, opens, clockPIDs)
+	a.msg = b
+	return string(b)
 }
 
 // clockNote says why a colliding name looks clock-derived: it holds a
@@ -481,14 +506,25 @@ func (a *Analyzer) clockNote(path string, opens []int64, clockPIDs bool) string 
 			clock = firstClock(a.noteParts)
 		}
 		if clock != nil {
-			return "clock-derived: the name holds " + clock.text + ", " + clock.clock.form +
-				" of the opens; processes starting in the same " + unitName(clock.clock.unit) + " choose the same name"
+			return a.clockText(clock.text, clock.clock.form, unitName(clock.clock.unit))
 		}
 	}
 	if clockPIDs && longestDigits(base) >= 6 {
 		return "clock-derived: different processes chose this numbered name within one second; the number looks like a coarse clock reading"
 	}
 	return ""
+}
+
+// clockText is the note of a name holding a clock reading. Collisions on
+// one name repeat it until the clock moves on: the last one is reused.
+func (a *Analyzer) clockText(text, form, unit string) string {
+	b := append(a.msg[:0], "clock-derived: the name holds "...)
+	b = append(append(append(append(b, text...), ", "...), form...), " of the opens; processes starting in the same "...)
+	a.msg = append(append(b, unit...), " choose the same name"...)
+	if string(a.msg) != a.lastNote {
+		a.lastNote = string(a.msg)
+	}
+	return a.lastNote
 }
 
 func longestDigits(s string) int {

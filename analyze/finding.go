@@ -144,30 +144,40 @@ func (f *Finding) add(e *trail.Event) {
 	if e == nil || e.TS.IsZero() {
 		return
 	}
-	if f.Start.IsZero() || e.TS.Before(f.Start) {
-		f.Start = e.TS
+	if f.cite(e.TS, e.PID, e.Host, e.Pos) {
+		f.Evidence = append(f.Evidence, *e)
 	}
-	if e.TS.After(f.End) {
-		f.End = e.TS
+}
+
+// cite counts an evidence event by its time, process and line into the
+// finding's window, pids and hosts, and reports whether it is still to be
+// added to Evidence: not there yet, and room left (else Omitted counts
+// it).
+func (f *Finding) cite(ts time.Time, pid int, host string, pos trail.Pos) bool {
+	if f.Start.IsZero() || ts.Before(f.Start) {
+		f.Start = ts
 	}
-	f.addPID(e.PID)
-	if e.Host != "" && !slices.Contains(f.Hosts, e.Host) {
-		f.Hosts = append(f.Hosts, e.Host)
+	if ts.After(f.End) {
+		f.End = ts
+	}
+	f.addPID(pid)
+	if host != "" && !slices.Contains(f.Hosts, host) {
+		f.Hosts = append(f.Hosts, host)
 		slices.Sort(f.Hosts)
 	}
 	for i := range f.Evidence {
-		if p := &f.Evidence[i].Pos; p.Line == e.Pos.Line && p.File == e.Pos.File {
-			return
+		if p := &f.Evidence[i].Pos; p.Line == pos.Line && p.File == pos.File {
+			return false
 		}
 	}
 	if len(f.Evidence) >= maxEvidence {
 		f.Omitted++
-		return
+		return false
 	}
 	if f.Evidence == nil {
 		f.expect(8) // most findings cite 2 to 8 lines: one allocation
 	}
-	f.Evidence = append(f.Evidence, *e)
+	return true
 }
 
 // expect makes room for n evidence lines (at most maxEvidence) before the
@@ -181,11 +191,9 @@ func (f *Finding) expect(n int) {
 
 // addMark records the event m was made from; a zero mark adds nothing.
 func (f *Finding) addMark(m *mark) {
-	if m.ts.IsZero() {
-		return
+	if !m.ts.IsZero() && f.cite(m.ts, m.pid, m.host, m.pos) {
+		f.Evidence = append(f.Evidence, m.value()) // built in place: events are large
 	}
-	e := m.value()
-	f.add(&e)
 }
 
 func (f *Finding) addPID(pid int) {

@@ -47,19 +47,36 @@ type groupID struct {
 	program, name string
 }
 
-// groupOf returns the group key of f. Findings repeat their paths: the
-// last keys are kept.
-func (a *Analyzer) groupOf(f *Finding) groupID {
+// groupFor returns f's group, made when f is its first finding. Findings
+// repeat their kinds, programs and paths: the group of the last two
+// such keys is at hand without hashing, and of the last 1,024 in a map.
+func (a *Analyzer) groupFor(f *Finding) *Group {
 	ck := groupID{f.Kind, f.Program, f.Path}
-	if id, ok := a.groupKeys[ck]; ok {
-		return id
+	for i := range a.recentGroups {
+		if r := &a.recentGroups[i]; r.g != nil && r.key == ck {
+			return r.g
+		}
 	}
-	if len(a.groupKeys) >= 1024 {
-		clear(a.groupKeys)
+	g, ok := a.groupKeys[ck]
+	if !ok {
+		if len(a.groupKeys) >= 1024 {
+			clear(a.groupKeys)
+		}
+		id := groupOf(f)
+		if g = a.groups[id]; g == nil {
+			g = &Group{Kind: f.Kind, Severity: f.Severity, Program: id.program, Name: id.name, Start: f.Start, End: f.End}
+			a.groups[id] = g
+		}
+		a.groupKeys[ck] = g
 	}
-	id := groupOf(f)
-	a.groupKeys[ck] = id
-	return id
+	a.recentGroups[1], a.recentGroups[0] = a.recentGroups[0], recentGroup{ck, g}
+	return g
+}
+
+// A recentGroup is a group and a key of its findings.
+type recentGroup struct {
+	key groupID
+	g   *Group
 }
 
 func groupOf(f *Finding) groupID {
@@ -78,12 +95,7 @@ func groupOf(f *Finding) groupID {
 // addToGroup counts f in its group, keeping it as an example while the
 // group has fewer than MaxExamples; it reports whether f is one.
 func (a *Analyzer) addToGroup(f *Finding) bool {
-	id := a.groupOf(f)
-	g := a.groups[id]
-	if g == nil {
-		g = &Group{Kind: f.Kind, Severity: f.Severity, Program: id.program, Name: id.name, Start: f.Start, End: f.End}
-		a.groups[id] = g
-	}
+	g := a.groupFor(f)
 	f.Group = g.ID()
 	g.Findings++
 	g.Count += f.Count
