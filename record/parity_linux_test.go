@@ -421,15 +421,13 @@ func TestCompatCallsCounted(t *testing.T) {
 	})
 }
 
-// requireIA32 skips t where the kernel has no IA-32 emulation (built
-// without it, booted with ia32_emulation=0, or a guest that refuses it):
-// there int 0x80 raises SIGSEGV, and no process can make a 32-bit call for
-// a recorder to miss. The probe exits with status 3 when int 0x80 faults.
+// requireIA32 skips t unless bin -probe, a 32-bit getpid through int 0x80,
+// returns: the probe exits with status 3 when int 0x80 faults.
 func requireIA32(t *testing.T, bin string) {
 	t.Helper()
 	out, err := exec.Command(bin, "-probe").CombinedOutput()
 	if exit := (*exec.ExitError)(nil); errors.As(err, &exit) && exit.ExitCode() == 3 {
-		testcap.Missing(t, "IA-32 emulation in the kernel (int 0x80 from a 64-bit process)", fmt.Errorf("%w: %s", err, bytes.TrimSpace(out)))
+		testcap.Missing(t, ia32Emulation+" for int 0x80 from a 64-bit process", fmt.Errorf("%w: %s", err, bytes.TrimSpace(out)))
 	}
 	if err != nil {
 		t.Fatalf("%s -probe: %v\n%s", bin, err, out)
