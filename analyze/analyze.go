@@ -120,6 +120,7 @@ type Analyzer struct {
 	procCap      int                 // processes kept before a sweep
 	rmwCap       int                 // targets followed before a sweep
 	nodeCap      int                 // files known before a sweep
+	nodeSweep    sweepScratch        // sweepNodes' scratch
 	cands        []*window           // checkTorn's scratch
 	noteParts    []namePart          // clockNote's scratch
 	msg, msgList []byte              // scratch of messages built in one buffer

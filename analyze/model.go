@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -416,29 +417,22 @@ const minNodeCap = 1 << 13
 // new to the analysis if it is opened again: an O_TRUNC of it is then no
 // in-place rewrite, a lapse of a long trail's oldest files only.
 func (a *Analyzer) sweepNodes() {
-	type idle struct {
-		at   int64 // its last use, as unixNano says
-		path string
-		n    *node
-	}
-	ids := make([]idle, 0, len(a.byPath))
+	ids := a.nodeSweep.idle[:0]
 	for p, n := range a.byPath {
 		if len(n.windows) == 0 && n.inPlaceCount == 0 && n.war == nil && n.shared == nil {
-			ids = append(ids, idle{unixNano(maxTime(n.last, n.lastWrite.ts)), p, n})
+			ids = append(ids, idleNode{unixNano(maxTime(n.last, n.lastWrite.ts)), p, n})
 		}
 	}
-	// Forget the oldest, the oldest first by path when they tie. Sorting
-	// the times alone finds where the cut falls; only the files at the
-	// cut itself need their paths compared.
-	forget := len(ids) * 3 / 4
-	if forget > 0 {
-		times := make([]int64, len(ids))
+	// Forget the oldest, the oldest first by path when they tie. The time
+	// at the cut is found by selection, not by sorting them all; only the
+	// files at the cut itself need their paths compared.
+	if forget := len(ids) * 3 / 4; forget > 0 {
+		times := a.nodeSweep.times[:0]
 		for i := range ids {
-			times[i] = ids[i].at
+			times = append(times, ids[i].at)
 		}
-		slices.Sort(times)
-		cut, older := times[forget-1], 0
-		var ties []idle
+		cut, older := nthSmallest(times, forget-1), 0
+		ties := a.nodeSweep.ties[:0]
 		for _, id := range ids {
 			switch {
 			case id.at < cut:
@@ -448,12 +442,70 @@ func (a *Analyzer) sweepNodes() {
 				ties = append(ties, id)
 			}
 		}
-		slices.SortFunc(ties, func(x, y idle) int { return strings.Compare(x.path, y.path) })
+		slices.SortFunc(ties, func(x, y idleNode) int { return strings.Compare(x.path, y.path) })
 		for _, id := range ties[:forget-older] {
 			a.forgetNode(id.path, id.n)
 		}
+		a.nodeSweep.times, a.nodeSweep.ties = times, ties[:0]
+		clear(ties)
 	}
+	clear(ids) // the scratch must not keep forgotten files alive
+	a.nodeSweep.idle = ids[:0]
 	a.nodeCap = max(minNodeCap, 2*len(a.byPath))
+}
+
+// sweepScratch is what sweepNodes reuses from one sweep to the next.
+type sweepScratch struct {
+	idle, ties []idleNode
+	times      []int64
+}
+
+// An idleNode is a file sweepNodes may forget.
+type idleNode struct {
+	at   int64 // its last use, as unixNano says
+	path string
+	n    *node
+}
+
+// nthSmallest returns the value s[k] would hold were s sorted, reordering
+// s. It is a quickselect with three-way partitions (many files share a
+// time), linear on average; when its partitions keep coming out lopsided
+// it sorts the part left instead.
+func nthSmallest(s []int64, k int) int64 {
+	lo, hi := 0, len(s) // s[k] lies within s[lo:hi] once sorted
+	for budget := 2 * bits.Len(uint(len(s))); hi-lo > 16 && budget > 0; budget-- {
+		pivot := median3(s[lo], s[lo+(hi-lo)/2], s[hi-1])
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch {
+			case s[i] < pivot:
+				s[lt], s[i] = s[i], s[lt]
+				lt, i = lt+1, i+1
+			case s[i] > pivot:
+				gt--
+				s[i], s[gt] = s[gt], s[i]
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt
+		case k >= gt:
+			lo = gt
+		default:
+			return pivot
+		}
+	}
+	slices.Sort(s[lo:hi])
+	return s[k]
+}
+
+func median3(a, b, c int64) int64 {
+	if a > b {
+		a, b = b, a
+	}
+	return max(a, min(b, c))
 }
 
 // forgetNode forgets the file n under path (sweepNodes).
