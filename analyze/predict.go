@@ -19,7 +19,7 @@ import (
 // last writer of each predictable temp name, and the last number each
 // writer put in each name pattern (to recognise counters).
 type predictState struct {
-	users    map[string]nameUse
+	users    map[string]*nameUse
 	counters map[counterKey]uint64
 	found    map[predictKey]*Finding // predictions gathering occurrences
 	races    map[string]bool         // paths of races the trail shows: targets and temp names
@@ -37,7 +37,7 @@ const maxPredictNames = 4096
 // A nameUse is one replace through a predictable temp name.
 type nameUse struct {
 	writer *process
-	open   trail.Event
+	open   mark // the open that created the temp
 	rename trail.Event
 }
 
@@ -103,7 +103,7 @@ func (a *Analyzer) predictTemp(n *node, e *trail.Event) {
 		st.found = map[predictKey]*Finding{}
 	}
 	if st.users == nil {
-		st.users = map[string]nameUse{}
+		st.users = map[string]*nameUse{}
 	}
 	key := predictKey{e.To, p.cause}
 	f := st.found[key]
@@ -122,20 +122,32 @@ func (a *Analyzer) predictTemp(n *node, e *trail.Event) {
 	} else {
 		f.Count++
 	}
-	use := nameUse{writer: writer, open: *made.event(), rename: *e}
-	if prev, ok := st.users[e.Path]; ok && prev.writer.key != writer.key && !prev.writer.exited && f.Severity != Error {
+	if prev := st.users[e.Path]; prev != nil && prev.writer.key != writer.key && !prev.writer.exited && f.Severity != Error {
 		f.Severity, f.Note = Error, p.note()
 		f.Evidence, f.Omitted, f.PIDs, f.Start, f.End = nil, 0, nil, time.Time{}, time.Time{}
-		for _, ev := range []*trail.Event{&prev.open, &prev.rename, &use.open, &use.rename} {
-			f.add(ev)
-		}
+		f.addMark(&prev.open)
+		f.add(&prev.rename)
+		f.addMark(made)
+		f.add(e)
 		f.Message = fmt.Sprintf("pids %s and %s both created %s %s %s, at different times; the name is %s: %s choose it, %s",
-			proc(prev.open.Host, prev.open.PID), creator(made, excl), e.Path, createdHow(e, excl), e.To, p.cause, p.collide(), outcome(excl))
+			proc(prev.open.host, prev.open.pid), creator(made, excl), e.Path, createdHow(e, excl), e.To, p.cause, p.collide(), outcome(excl))
 	}
+	st.use(e.Path, writer, made, e)
+}
+
+// use records the replace through temp name path by writer: made is the
+// open that created it, e the rename. A name used again reuses its record:
+// a writer renames through one name over and over.
+func (st *predictState) use(path string, writer *process, made *mark, e *trail.Event) {
 	if len(st.users) >= maxPredictNames {
 		clear(st.users)
 	}
-	st.users[e.Path] = use
+	u := st.users[path]
+	if u == nil {
+		u = &nameUse{}
+		st.users[path] = u
+	}
+	u.writer, u.open, u.rename = writer, *made, *e
 }
 
 // createdHow says how the temp was created and renamed: "without O_EXCL
