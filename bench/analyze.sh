@@ -13,7 +13,7 @@
 # holding 10 descriptors each, with forks), findings (about one finding
 # per 4 events). Last, each shape at 10,000,000 events streamed through a
 # pipe (gentrail | heisen analyze -, one round): its peak RSS against the
-# goal of 100 MiB.
+# goal of 100 MiB (with OLD set, the old binary's run follows each).
 # Prints, for each, the median CPU time (user+sys: the machine is shared, and
 # CPU time is what "per core" means), events per CPU second, median wall
 # time and peak RSS, and the ratio of events per CPU second against
@@ -109,12 +109,16 @@ awk -v rounds="$rounds" '
 echo
 echo "peak RSS at $big events, streamed (gentrail -shape S | heisen analyze -), one round:"
 printf "%-14s %8s %15s %12s\n" shape "CPU s" "events/CPU-s" "peak RSS MiB"
-for sh in mixed $shapes; do
-	"$tmp/gentrail" -shape "$sh" -events "$big" 2>/dev/null |
-		GOMAXPROCS=1 /usr/bin/time -f "%U %S %M" -o "$tmp/time" taskset -c "$cpu" "$tmp/heisen" analyze - >/dev/null 2>"$tmp/err" || {
+stream() { # name binary shape: one streamed run of binary on big events of shape
+	"$tmp/gentrail" -shape "$3" -events "$big" 2>/dev/null |
+		GOMAXPROCS=1 /usr/bin/time -f "%U %S %M" -o "$tmp/time" taskset -c "$cpu" "$2" analyze - >/dev/null 2>"$tmp/err" || {
 		code=$?
 		[ "$code" -eq 1 ] || { cat "$tmp/err"; exit 1; }
 	}
-	set -- $(tail -1 "$tmp/time")
-	echo "$sh $1 $2 $3 $big" | awk '{ c = $2 + $3; printf "%-14s %8.2f %15.0f %12.1f\n", $1, c, $5 / c, $4 / 1024 }'
+	set -- "$1" $(tail -1 "$tmp/time")
+	echo "$1 $2 $3 $4 $big" | awk '{ c = $2 + $3; printf "%-14s %8.2f %15.0f %12.1f\n", $1, c, $5 / c, $4 / 1024 }'
+}
+for sh in mixed $shapes; do
+	stream "$sh" "$tmp/heisen" "$sh"
+	[ -z "$old" ] || stream "$sh@old" "$tmp/heisen-old" "$sh"
 done
