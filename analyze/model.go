@@ -105,6 +105,7 @@ type node struct {
 	shared    *Finding // the open shared-inode-write finding
 	wrtBuf    [1]*window
 	inoTaken  bool // a newer file took its inode number in byIno
+	inIno     bool // byIno[key] is this node: forgetting it needs no lookup
 	lastWrite mark
 
 	windows      []*window
@@ -381,7 +382,7 @@ func (a *Analyzer) lookup(path string, key devIno) *node {
 			return nil
 		}
 		n.key = key
-		a.byIno[key] = n
+		a.byIno[key], n.inIno = n, true
 	}
 	return n
 }
@@ -400,9 +401,9 @@ func (a *Analyzer) newNode(path string, key devIno) *node {
 	}
 	if key.ino != 0 {
 		if old := a.byIno[key]; old != nil {
-			old.inoTaken = true // see otherFile
+			old.inoTaken, old.inIno = true, false // see otherFile
 		}
-		a.byIno[key] = n
+		a.byIno[key], n.inIno = n, true
 	}
 	return n
 }
@@ -512,8 +513,9 @@ func median3(a, b, c int64) int64 {
 func (a *Analyzer) forgetNode(path string, n *node) {
 	delete(a.byPath, path)
 	delete(a.targets, path)
-	if n.key.ino != 0 && a.byIno[n.key] == n {
+	if n.inIno {
 		delete(a.byIno, n.key)
+		n.inIno = false
 	}
 	n.path, n.recent = "", nil
 }
@@ -550,8 +552,9 @@ func (a *Analyzer) detach(n *node, name string) {
 }
 
 func (a *Analyzer) forget(n *node) {
-	if n.path == "" && len(n.windows) == 0 && n.key.ino != 0 && a.byIno[n.key] == n {
+	if n.path == "" && len(n.windows) == 0 && n.inIno {
 		delete(a.byIno, n.key)
+		n.inIno = false
 	}
 }
 
