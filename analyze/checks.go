@@ -89,10 +89,10 @@ func (a *Analyzer) writeAfterRename(n *node, w *window, e *trail.Event) {
 	if f == nil {
 		f = a.newFinding(WriteAfterRename, n.path)
 		a.accum[f] = struct{}{}
-		f.add(n.renameEv)
+		f.addEnd(n.renameEv)
 		renamer := "another process"
 		if n.renameEv != nil {
-			renamer = "pid " + strconv.Itoa(n.renameEv.PID)
+			renamer = "pid " + strconv.Itoa(n.renameEv.pid)
 		}
 		f.Message = fmt.Sprintf("pid %d wrote through a descriptor opened before %s was renamed into place by %s: readers see the target change",
 			e.PID, n.path, renamer)
@@ -238,8 +238,7 @@ func (a *Analyzer) rename(e *trail.Event) {
 	n.renames++
 	n.renameEv = nil
 	if len(n.windows) > 0 || len(n.recent) > 0 {
-		ev := *e // a write-after-rename needs it as evidence
-		n.renameEv = &ev
+		n.renameEv = endMarkOf(e) // a write-after-rename needs it as evidence
 	}
 	if n.war != nil {
 		a.emit(n.war)
@@ -442,7 +441,7 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 		for _, w := range p {
 			f.addMark(&w.open)
 			f.addMark(&w.firstWrite)
-			f.add(w.nameEnd)
+			f.addEnd(w.nameEnd)
 			opens = append(opens, w.open.ts.UnixNano())
 		}
 		d := p[0].open.ts.Sub(p[1].open.ts).Abs()

@@ -196,6 +196,13 @@ func (f *Finding) addMark(m *mark) {
 	}
 }
 
+// addEnd records the event m was made from; nil adds nothing.
+func (f *Finding) addEnd(m *endMark) {
+	if m != nil && !m.ts.IsZero() && f.cite(m.ts, m.pid, m.host, m.pos) {
+		f.Evidence = append(f.Evidence, m.value())
+	}
+}
+
 func (f *Finding) addPID(pid int) {
 	if i, ok := slices.BinarySearch(f.PIDs, pid); !ok {
 		if len(f.PIDs) == maxPIDs {
