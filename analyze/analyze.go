@@ -121,7 +121,7 @@ type Analyzer struct {
 	rmwCap       int                 // targets followed before a sweep
 	nodeCap      int                 // files known before a sweep
 	nodeSweep    sweepScratch        // sweepNodes' scratch
-	cands        []*window           // checkTorn's scratch
+	cands, torn  []*window           // checkTorn's scratch
 	noteParts    []namePart          // clockNote's scratch
 	msg, msgList []byte              // scratch of messages built in one buffer
 	lastNote     string              // the last clockText

@@ -320,8 +320,8 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 			renamerLast = w.last
 		}
 	}
-	defer func() { a.cands = cands[:0] }()
-	var torn []*window
+	torn := a.torn[:0] // reused as cands is
+	defer func() { a.cands, a.torn = cands[:0], torn[:0] }()
 	mark := func(ws ...*window) {
 		for _, w := range ws {
 			if !slices.Contains(torn, w) {
@@ -422,7 +422,8 @@ func (a *Analyzer) endNames(path string, e *trail.Event, lost bool) {
 	if ns == nil {
 		return
 	}
-	for _, w := range slices.Clone(ns.active) {
+	var room [4]*window // most names have one or two writers
+	for _, w := range append(room[:0], ns.active...) {
 		w.renamedAwy = w.renamedAwy || lost
 		a.endName(w, e)
 		if w.fd < 0 {
