@@ -435,14 +435,12 @@ func (a *Analyzer) endNames(path string, e *trail.Event, lost bool) {
 func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	f := a.newFinding(TempCollision, path)
 	f.expect(6 * len(pairs)) // each window's open, first write and end
+	citeWindows(f, pairs)
 	var clockPIDs bool
 	var openRoom [4]int64
 	opens := openRoom[:0]
 	for _, p := range pairs {
 		for _, w := range p {
-			f.addMark(&w.open)
-			f.addMark(&w.firstWrite)
-			f.addEnd(w.nameEnd)
 			opens = append(opens, w.open.ts.UnixNano())
 		}
 		d := p[0].open.ts.Sub(p[1].open.ts).Abs()
@@ -464,6 +462,36 @@ func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	}
 	f.Message = a.collisionMessage(path, ws, trunc)
 	f.Note = a.clockNote(path, opens, clockPIDs)
+}
+
+// citeWindows adds the open, first write and end of each window of pairs
+// to f. When all of them fit in Evidence, which lines are kept does not
+// depend on their order, nor does their order once sorted: they are
+// added opens first, then first writes, then ends, which is most often
+// time order already, and sortEvidence then has nothing to move.
+func citeWindows(f *Finding, pairs [][2]*window) {
+	if 6*len(pairs) > maxEvidence {
+		for _, p := range pairs {
+			for _, w := range p {
+				f.addMark(&w.open)
+				f.addMark(&w.firstWrite)
+				f.addEnd(w.nameEnd)
+			}
+		}
+		return
+	}
+	for _, p := range pairs {
+		f.addMark(&p[0].open)
+		f.addMark(&p[1].open)
+	}
+	for _, p := range pairs {
+		f.addMark(&p[0].firstWrite)
+		f.addMark(&p[1].firstWrite)
+	}
+	for _, p := range pairs {
+		f.addEnd(p[0].nameEnd)
+		f.addEnd(p[1].nameEnd)
+	}
 }
 
 // collisionMessage says who held path at once and what it cost: "/d/x was
