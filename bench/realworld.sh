@@ -435,6 +435,10 @@ aptreinstall() {
 		printf '| %s | correct | skipped: not root, %s not installed, or its .deb neither cached nor downloadable ||||||||\n' "$name" "$pkg"
 		return 0
 	fi
+	# Triggers left pending by earlier installs (libc-bin's ldconfig after a
+	# fresh machine's first packages) run first, outside the recording, so
+	# that every run records the same work.
+	dpkg --triggers-only --pending >"$d/triggers.log" 2>&1 || true
 	rec "$d" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-download --reinstall "$pkg"
 	row "$name" correct "$d"
 }
