@@ -50,6 +50,14 @@ type Options struct {
 	// full: the output does not change.
 	Transient bool
 
+	// Brief states that OnFinding reads, of a finding that is not one of
+	// its group's Examples, only what groups count: its Kind, Severity,
+	// Path, Program, Group, Count, Start, End and PIDs. Such findings are
+	// then handed over without their Message, Note and Evidence, whose
+	// making is most of the work on a trail with a finding every few
+	// events. Examples are made in full.
+	Brief bool
+
 	// OnWindow, when set, is called for every open→close window when it
 	// ends (at the end of the trail for windows never closed); the timeline
 	// is drawn from it.
@@ -306,23 +314,44 @@ func (a *Analyzer) emit(f *Finding) {
 	f.done = true
 	delete(a.accum, f)
 	a.predict.sawRace(f)
-	f.sortEvidence()
+	a.settle(f)
 	groupMessage(f)
-	if f.Program == "" {
-		f.Program = f.program()
-	}
 	if !a.keep(f) {
 		return
 	}
 	example := a.addToGroup(f)
-	if a.opts.OnFinding != nil {
-		a.opts.OnFinding(f)
-		if a.opts.Transient && !example {
-			a.reuse(f)
-		}
+	if a.opts.OnFinding == nil {
+		f.fillEvidence()
+		a.out = append(a.out, f)
 		return
 	}
-	a.out = append(a.out, f)
+	if example || !a.opts.Brief {
+		f.fillEvidence()
+	}
+	a.opts.OnFinding(f)
+	if a.opts.Transient && !example {
+		a.reuse(f)
+	}
+}
+
+// settle puts f's evidence in order and names its program, which its
+// group depends on.
+func (a *Analyzer) settle(f *Finding) {
+	f.sortEvidence()
+	if f.Program == "" {
+		f.Program = f.program()
+	}
+}
+
+// detailed reports whether f, with its evidence all cited, is to get its
+// message and note: with Options.Brief, not when the filters drop it or
+// its group has all its examples already.
+func (a *Analyzer) detailed(f *Finding) bool {
+	if !a.opts.Brief || a.opts.OnFinding == nil {
+		return true
+	}
+	a.settle(f)
+	return a.keep(f) && len(a.groupFor(f).Examples) < MaxExamples
 }
 
 // maxSpare bounds the findings kept for reuse.

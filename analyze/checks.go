@@ -238,7 +238,8 @@ func (a *Analyzer) rename(e *trail.Event) {
 	n.renames++
 	n.renameEv = nil
 	if len(n.windows) > 0 || len(n.recent) > 0 {
-		n.renameEv = endMarkOf(e) // a write-after-rename needs it as evidence
+		m := fullMarkOf(e)
+		n.renameEv = &m // a write-after-rename needs it as evidence
 	}
 	if n.war != nil {
 		a.emit(n.war)
@@ -351,13 +352,16 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 		f.addMark(&w.open)
 		f.addMark(&w.firstWrite)
 	}
-	f.Message = a.tornMessage(e, torn, stillWriting)
 	if len(torn) == 1 && !stillWriting.held && stillWriting.fd >= 0 {
 		// A trail without exits cannot say the writer still held the
 		// file (its window lasts until its last activity): only its next
 		// write to the file proves it (write confirms the finding).
+		f.Message = a.tornMessage(e, torn, stillWriting)
 		stillWriting.pendingTorn = f
 		return
+	}
+	if a.detailed(f) {
+		f.Message = a.tornMessage(e, torn, stillWriting)
 	}
 	a.emit(f)
 }
@@ -432,36 +436,40 @@ func (a *Analyzer) endNames(path string, e *trail.Event, lost bool) {
 	}
 }
 
+// collision reports the overlapping pairs of writers of one name as a
+// temp collision.
 func (a *Analyzer) collision(path string, pairs [][2]*window) {
 	f := a.newFinding(TempCollision, path)
 	f.expect(6 * len(pairs)) // each window's open, first write and end
 	citeWindows(f, pairs)
+	f.Count = len(pairs)
+	if a.detailed(f) {
+		a.describeCollision(f, pairs)
+	}
+	a.emit(f)
+}
+
+// describeCollision gives collision f its message and note.
+func (a *Analyzer) describeCollision(f *Finding, pairs [][2]*window) {
 	var clockPIDs bool
 	var openRoom [4]int64
-	opens := openRoom[:0]
+	var wsRoom, truncRoom [4]*window
+	opens, ws, trunc := openRoom[:0], wsRoom[:0], truncRoom[:0]
 	for _, p := range pairs {
-		for _, w := range p {
-			opens = append(opens, w.open.ts.UnixNano())
-		}
+		opens = append(opens, p[0].open.ts.UnixNano(), p[1].open.ts.UnixNano())
+		ws = append(ws, p[0], p[1])
 		d := p[0].open.ts.Sub(p[1].open.ts).Abs()
 		if p[0].pid != p[1].pid && (d < time.Second || p[0].open.ts.Unix() == p[1].open.ts.Unix()) {
 			clockPIDs = true
 		}
-	}
-	f.Count = len(pairs)
-	defer a.emit(f)
-	var wsRoom, truncRoom [4]*window
-	ws, trunc := wsRoom[:0], truncRoom[:0]
-	for _, p := range pairs {
-		ws = append(ws, p[0], p[1])
 	}
 	for _, w := range ws {
 		if w.flags&trail.O_TRUNC != 0 {
 			trunc = append(trunc, w)
 		}
 	}
-	f.Message = a.collisionMessage(path, ws, trunc)
-	f.Note = a.clockNote(path, opens, clockPIDs)
+	f.Message = a.collisionMessage(f.Path, ws, trunc)
+	f.Note = a.clockNote(f.Path, opens, clockPIDs)
 }
 
 // citeWindows adds the open, first write and end of each window of pairs
@@ -572,7 +580,8 @@ func (a *Analyzer) newFinding(k Kind, path string) *Finding {
 	var f *Finding
 	if n := len(a.spare); n > 0 {
 		f, a.spare = a.spare[n-1], a.spare[:n-1]
-		*f = Finding{Kind: k, Severity: k.Severity(), Path: path, Count: 1, Evidence: f.Evidence[:0]}
+		*f = Finding{Kind: k, Severity: k.Severity(), Path: path, Count: 1, Evidence: f.Evidence[:0], cited: f.cited[:0],
+			PIDs: f.PIDs[:0], Hosts: f.Hosts[:0]}
 	} else {
 		f = newFinding(k, path)
 	}

@@ -122,14 +122,15 @@ type Finding struct {
 	MorePIDs bool
 
 	// Evidence holds the events that prove the finding, each with its
-	// trail file:line in Pos, in time order; at most 16 of them, Omitted
-	// counting the others.
+	// trail file:line in Pos and the fields Describe shows, in time
+	// order; at most 16 of them, Omitted counting the others.
 	Evidence []trail.Event
 	Omitted  int
 
-	seq    uint64 // creation order
-	done   bool   // emitted
-	others bool   // a gathered warning holds targets other than Path
+	cited  []fullMark // the evidence as cited, in the room of a mark each; emit makes Evidence of it
+	seq    uint64     // creation order
+	done   bool       // emitted
+	others bool       // a gathered warning holds targets other than Path
 }
 
 // maxPIDs bounds the pids a finding or group lists.
@@ -145,14 +146,13 @@ func (f *Finding) add(e *trail.Event) {
 		return
 	}
 	if f.cite(e.TS, e.PID, e.Host, e.Pos) {
-		f.Evidence = append(f.Evidence, *e)
+		f.cited = append(f.cited, fullMarkOf(e))
 	}
 }
 
 // cite counts an evidence event by its time, process and line into the
 // finding's window, pids and hosts, and reports whether it is still to be
-// added to Evidence: not there yet, and room left (else Omitted counts
-// it).
+// added to cited: not there yet, and room left (else Omitted counts it).
 func (f *Finding) cite(ts time.Time, pid int, host string, pos trail.Pos) bool {
 	if f.Start.IsZero() || ts.Before(f.Start) {
 		f.Start = ts
@@ -165,16 +165,16 @@ func (f *Finding) cite(ts time.Time, pid int, host string, pos trail.Pos) bool {
 		f.Hosts = append(f.Hosts, host)
 		slices.Sort(f.Hosts)
 	}
-	for i := range f.Evidence {
-		if p := &f.Evidence[i].Pos; p.Line == pos.Line && p.File == pos.File {
+	for i := range f.cited {
+		if p := &f.cited[i].pos; p.Line == pos.Line && p.File == pos.File {
 			return false
 		}
 	}
-	if len(f.Evidence) >= maxEvidence {
+	if len(f.cited) >= maxEvidence {
 		f.Omitted++
 		return false
 	}
-	if f.Evidence == nil {
+	if f.cited == nil {
 		f.expect(8) // most findings cite 2 to 8 lines: one allocation
 	}
 	return true
@@ -182,24 +182,35 @@ func (f *Finding) cite(ts time.Time, pid int, host string, pos trail.Pos) bool {
 
 // expect makes room for n evidence lines (at most maxEvidence) before the
 // first is added: a finding that knows how many it cites allocates no
-// more. Events are large, and a finding is made per race.
+// more. A finding is made per race.
 func (f *Finding) expect(n int) {
-	if f.Evidence == nil {
-		f.Evidence = make([]trail.Event, 0, min(max(n, 1), maxEvidence))
+	if f.cited == nil {
+		f.cited = make([]fullMark, 0, min(max(n, 1), maxEvidence))
 	}
 }
 
 // addMark records the event m was made from; a zero mark adds nothing.
 func (f *Finding) addMark(m *mark) {
 	if !m.ts.IsZero() && f.cite(m.ts, m.pid, m.host, m.pos) {
-		f.Evidence = append(f.Evidence, m.value()) // built in place: events are large
+		f.cited = append(f.cited, fullMark{mark: *m})
 	}
 }
 
 // addEnd records the event m was made from; nil adds nothing.
-func (f *Finding) addEnd(m *endMark) {
+func (f *Finding) addEnd(m *fullMark) {
 	if m != nil && !m.ts.IsZero() && f.cite(m.ts, m.pid, m.host, m.pos) {
-		f.Evidence = append(f.Evidence, m.value())
+		f.cited = append(f.cited, *m)
+	}
+}
+
+// fillEvidence makes Evidence of the evidence cited.
+func (f *Finding) fillEvidence() {
+	f.Evidence = f.Evidence[:0]
+	if len(f.cited) > cap(f.Evidence) {
+		f.Evidence = make([]trail.Event, 0, len(f.cited))
+	}
+	for i := range f.cited {
+		f.Evidence = append(f.Evidence, f.cited[i].value()) // built in place: events are large
 	}
 }
 
@@ -218,24 +229,25 @@ func (f *Finding) addPID(pid int) {
 
 // program returns the comm of the first evidence event that names one.
 func (f *Finding) program() string {
-	for i := range f.Evidence {
-		if f.Evidence[i].Comm != "" {
-			return f.Evidence[i].Comm
+	for i := range f.cited {
+		if f.cited[i].comm != "" {
+			return f.cited[i].comm
 		}
 	}
 	return ""
 }
 
-// sortEvidence puts evidence in time order, then trail order.
+// sortEvidence puts the evidence cited in time order, then trail order.
 func (f *Finding) sortEvidence() {
-	// Events are large: sort their indexes (at most maxEvidence), then
+	// Marks are large: sort their indexes (at most maxEvidence), then
 	// move them into place following the permutation's cycles.
 	var idx [maxEvidence]int
-	n := len(f.Evidence)
+	ev := f.cited
+	n := len(ev)
 	sorted := true
 	for i := range n {
 		idx[i] = i
-		if i > 0 && evidenceOrder(&f.Evidence[i-1], &f.Evidence[i]) > 0 {
+		if i > 0 && evidenceOrder(&ev[i-1].mark, &ev[i].mark) > 0 {
 			sorted = false
 		}
 	}
@@ -243,32 +255,32 @@ func (f *Finding) sortEvidence() {
 		return
 	}
 	for i := 1; i < n; i++ { // insertion sort: stable, and n ≤ 16
-		for j := i; j > 0 && evidenceOrder(&f.Evidence[idx[j-1]], &f.Evidence[idx[j]]) > 0; j-- {
+		for j := i; j > 0 && evidenceOrder(&ev[idx[j-1]].mark, &ev[idx[j]].mark) > 0; j-- {
 			idx[j-1], idx[j] = idx[j], idx[j-1]
 		}
 	}
-	for i := range n { // position i takes the event at idx[i]
+	for i := range n { // position i takes the mark at idx[i]
 		if idx[i] == i {
 			continue
 		}
-		tmp := f.Evidence[i]
+		tmp := ev[i]
 		j := i
 		for idx[j] != i {
-			f.Evidence[j] = f.Evidence[idx[j]]
+			ev[j] = ev[idx[j]]
 			j, idx[j] = idx[j], j
 		}
-		f.Evidence[j], idx[j] = tmp, j
+		ev[j], idx[j] = tmp, j
 	}
 }
 
-func evidenceOrder(a, b *trail.Event) int {
-	if c := a.TS.Compare(b.TS); c != 0 {
+func evidenceOrder(a, b *mark) int {
+	if c := a.ts.Compare(b.ts); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.Pos.File, b.Pos.File); c != 0 {
+	if c := strings.Compare(a.pos.File, b.pos.File); c != 0 {
 		return c
 	}
-	return a.Pos.Line - b.Pos.Line
+	return a.pos.Line - b.pos.Line
 }
 
 // Describe renders an evidence event in one short line for reports:

@@ -41,7 +41,7 @@ type window struct {
 
 	id        uint64
 	open      mark
-	nameEnd   *endMark   // the close, rename or unlink that ended its name, kept for collisions only
+	nameEnd   *fullMark  // the close, rename or unlink that ended its name, kept for collisions only
 	episodes  []*episode // collision episodes waiting for it to end
 	endTS     time.Time  // when it ended
 	nameEndTS time.Time  // when its name was taken away or it closed
@@ -113,7 +113,7 @@ type node struct {
 	last         time.Time     // its last open or rename
 	made         *window       // the open that created it by name, for predictions
 	madeBy       *process      // the process of that open
-	renameEv     *endMark      // the last rename, kept while windows opened before it are open
+	renameEv     *fullMark     // the last rename, kept while windows opened before it are open
 	inPlace      []trail.Event // O_TRUNC opens of this name, final unless it is renamed away
 	inPlaceCount int
 
@@ -165,23 +165,24 @@ func (m *mark) value() trail.Event {
 		Flags: m.flags, Path: m.path, Off: m.off, Len: m.len, Ret: m.ret, Call: m.call, Comm: m.comm, Sys: m.sys}
 }
 
-// An endMark is an event that ended a name or renamed a file, kept for
-// evidence: a mark with the other fields evidence shows of a rename, a
-// dup, a fork or a lock, in 256 bytes where a copy of the event takes
-// 416. A trail with a collision every few events keeps one per window.
-type endMark struct {
+// A fullMark is an event kept for evidence: a mark with the other fields
+// evidence shows of a rename, a dup, a fork or a lock, in 256 bytes where
+// a copy of the event takes 416. Findings cite their evidence as
+// fullMarks; a window keeps the event that ended its name as one, and a
+// file its last rename.
+type fullMark struct {
 	mark
 	to           string
 	oldFD, child int
 	lock, mode   string
 }
 
-func endMarkOf(e *trail.Event) *endMark {
-	return &endMark{mark: markOf(e), to: e.To, oldFD: e.OldFD, child: e.Child, lock: e.Lock, mode: e.Mode}
+func fullMarkOf(e *trail.Event) fullMark {
+	return fullMark{mark: markOf(e), to: e.To, oldFD: e.OldFD, child: e.Child, lock: e.Lock, mode: e.Mode}
 }
 
 // value returns the event m was made from (the fields evidence shows).
-func (m *endMark) value() trail.Event {
+func (m *fullMark) value() trail.Event {
 	e := m.mark.value()
 	e.To, e.OldFD, e.Child, e.Lock, e.Mode = m.to, m.oldFD, m.child, m.lock, m.mode
 	return e
@@ -666,7 +667,8 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 		w.nameEndTS = e.TS
 	}
 	if e != nil && w.paired {
-		w.nameEnd = endMarkOf(e)
+		m := fullMarkOf(e)
+		w.nameEnd = &m
 	}
 	ns := a.names[w.path]
 	if w.appender() {

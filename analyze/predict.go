@@ -114,7 +114,7 @@ func (a *Analyzer) predictTemp(n *node, e *trail.Event) {
 		f = a.newFinding(PredictableTemp, e.To)
 		a.accum[f] = struct{}{}
 		st.found[key] = f
-		f.add(made.event())
+		f.addMark(made)
 		f.add(e)
 		f.Note = p.note()
 		f.Message = fmt.Sprintf("pid %s created %s %s %s; the name is %s: %s choose it, %s",
@@ -124,7 +124,7 @@ func (a *Analyzer) predictTemp(n *node, e *trail.Event) {
 	}
 	if prev := st.users[e.Path]; prev != nil && prev.writer.key != writer.key && !prev.writer.exited && f.Severity != Error {
 		f.Severity, f.Note = Error, p.note()
-		f.Evidence, f.Omitted, f.PIDs, f.Start, f.End = nil, 0, nil, time.Time{}, time.Time{}
+		f.cited, f.Omitted, f.PIDs, f.Start, f.End = f.cited[:0], 0, f.PIDs[:0], time.Time{}, time.Time{}
 		f.addMark(&prev.open)
 		f.add(&prev.rename)
 		f.addMark(made)

@@ -166,6 +166,8 @@ func (a *analysis) analyze() (*analyze.Report, error) {
 	a.color = colorful(a.stdout)
 	a.opts.OnFinding = a.onFinding
 	a.opts.Transient = true // onFinding writes each finding out and keeps none
+	// The default output reads only the groups' examples in full.
+	a.opts.Brief = !a.jsonOut && !a.all && a.tl == nil
 	// The analysis keeps little alive (open windows, recent files, groups)
 	// and allocates much (an evidence copy per finding): collect less
 	// often than Go's default, within a soft limit that keeps the peak
