@@ -150,6 +150,8 @@ type Analyzer struct {
 	recentGroups [2]recentGroup     // the last two of groupKeys used
 	seq          uint64
 	nextID       uint64
+	added        uint64         // events added so far
+	kept         keptMark       // the event being added, once kept as a fullMark
 	hosts        map[string]int // host → small id, so descriptor keys hash no string
 	// lifecycle is set once the trail shows a dup, setfd, fork, exec or
 	// exit: its recorder follows descriptors, so a window lasts until its
@@ -203,6 +205,7 @@ func (a *Analyzer) hostID(h string) int {
 // Add feeds the next event. Events must come in merged order; Add keeps
 // no reference to e.
 func (a *Analyzer) Add(e *trail.Event) {
+	a.added++
 	if e.TS.After(a.last) {
 		a.last = e.TS
 	}

@@ -238,8 +238,7 @@ func (a *Analyzer) rename(e *trail.Event) {
 	n.renames++
 	n.renameEv = nil
 	if len(n.windows) > 0 || len(n.recent) > 0 {
-		m := fullMarkOf(e)
-		n.renameEv = &m // a write-after-rename needs it as evidence
+		n.renameEv = a.keepEvent(e) // a write-after-rename needs it as evidence
 	}
 	if n.war != nil {
 		a.emit(n.war)
@@ -347,7 +346,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	}
 	f := a.newFinding(TornRename, e.To)
 	f.expect(1 + 2*len(torn))
-	f.add(e)
+	f.addEnd(a.keepEvent(e))
 	for _, w := range torn {
 		f.addMark(&w.open)
 		f.addMark(&w.firstWrite)
@@ -391,7 +390,7 @@ func (a *Analyzer) tornMessage(e *trail.Event, torn []*window, stillWriting *win
 func (a *Analyzer) checkSync(n *node, e *trail.Event) {
 	if n.wrote && !n.synced && a.byPath[e.To] != nil {
 		f := a.group(UnsyncedRename, e.To, e.Comm)
-		f.addMark(&n.lastWrite)
+		f.addCopy(&n.lastWrite)
 		f.add(e)
 	}
 	if a.opts.Durability || (n.wrote && n.synced) {

@@ -127,10 +127,10 @@ type Finding struct {
 	Evidence []trail.Event
 	Omitted  int
 
-	cited  []fullMark // the evidence as cited, in the room of a mark each; emit makes Evidence of it
-	seq    uint64     // creation order
-	done   bool       // emitted
-	others bool       // a gathered warning holds targets other than Path
+	cited  []cite // the evidence as cited; emit makes Evidence of it
+	seq    uint64 // creation order
+	done   bool   // emitted
+	others bool   // a gathered warning holds targets other than Path
 }
 
 // maxPIDs bounds the pids a finding or group lists.
@@ -140,13 +140,30 @@ func newFinding(k Kind, path string) *Finding {
 	return &Finding{Kind: k, Severity: k.Severity(), Path: path, Count: 1}
 }
 
-// add records e as evidence, once per trail line.
+// A cite is an evidence line of a finding until emit makes Evidence of
+// it: a mark that does not change once made (a window's open and first
+// write, the event that ended a window's name, a file's last rename), or
+// a copy the finding owns. Citing a window's marks copies nothing.
+type cite struct {
+	m    *mark
+	full *fullMark // m's fullMark, when it is one
+}
+
+func (c cite) value() trail.Event {
+	if c.full != nil {
+		return c.full.value()
+	}
+	return c.m.value()
+}
+
+// add records a copy of e as evidence, once per trail line.
 func (f *Finding) add(e *trail.Event) {
 	if e == nil || e.TS.IsZero() {
 		return
 	}
 	if f.cite(e.TS, e.PID, e.Host, e.Pos) {
-		f.cited = append(f.cited, fullMarkOf(e))
+		m := fullMarkOf(e)
+		f.cited = append(f.cited, cite{&m.mark, &m})
 	}
 }
 
@@ -165,8 +182,8 @@ func (f *Finding) cite(ts time.Time, pid int, host string, pos trail.Pos) bool {
 		f.Hosts = append(f.Hosts, host)
 		slices.Sort(f.Hosts)
 	}
-	for i := range f.cited {
-		if p := &f.cited[i].pos; p.Line == pos.Line && p.File == pos.File {
+	for _, c := range f.cited {
+		if p := &c.m.pos; p.Line == pos.Line && p.File == pos.File {
 			return false
 		}
 	}
@@ -182,24 +199,35 @@ func (f *Finding) cite(ts time.Time, pid int, host string, pos trail.Pos) bool {
 
 // expect makes room for n evidence lines (at most maxEvidence) before the
 // first is added: a finding that knows how many it cites allocates no
-// more. A finding is made per race.
+// more.
 func (f *Finding) expect(n int) {
 	if f.cited == nil {
-		f.cited = make([]fullMark, 0, min(max(n, 1), maxEvidence))
+		f.cited = make([]cite, 0, min(max(n, 1), maxEvidence))
 	}
 }
 
-// addMark records the event m was made from; a zero mark adds nothing.
+// addMark records the event m was made from, keeping m itself: m must
+// not change (a window's open or first write). A zero mark adds nothing.
 func (f *Finding) addMark(m *mark) {
 	if !m.ts.IsZero() && f.cite(m.ts, m.pid, m.host, m.pos) {
-		f.cited = append(f.cited, fullMark{mark: *m})
+		f.cited = append(f.cited, cite{m: m})
 	}
 }
 
-// addEnd records the event m was made from; nil adds nothing.
+// addCopy records the event m was made from, keeping a copy of m, which
+// may change. A zero mark adds nothing.
+func (f *Finding) addCopy(m *mark) {
+	if !m.ts.IsZero() && f.cite(m.ts, m.pid, m.host, m.pos) {
+		c := *m
+		f.cited = append(f.cited, cite{m: &c})
+	}
+}
+
+// addEnd records the event m was made from, keeping m itself (fullMarks
+// do not change); nil adds nothing.
 func (f *Finding) addEnd(m *fullMark) {
 	if m != nil && !m.ts.IsZero() && f.cite(m.ts, m.pid, m.host, m.pos) {
-		f.cited = append(f.cited, *m)
+		f.cited = append(f.cited, cite{&m.mark, m})
 	}
 }
 
@@ -209,8 +237,8 @@ func (f *Finding) fillEvidence() {
 	if len(f.cited) > cap(f.Evidence) {
 		f.Evidence = make([]trail.Event, 0, len(f.cited))
 	}
-	for i := range f.cited {
-		f.Evidence = append(f.Evidence, f.cited[i].value()) // built in place: events are large
+	for _, c := range f.cited {
+		f.Evidence = append(f.Evidence, c.value())
 	}
 }
 
@@ -229,9 +257,9 @@ func (f *Finding) addPID(pid int) {
 
 // program returns the comm of the first evidence event that names one.
 func (f *Finding) program() string {
-	for i := range f.cited {
-		if f.cited[i].comm != "" {
-			return f.cited[i].comm
+	for _, c := range f.cited {
+		if c.m.comm != "" {
+			return c.m.comm
 		}
 	}
 	return ""
@@ -239,37 +267,11 @@ func (f *Finding) program() string {
 
 // sortEvidence puts the evidence cited in time order, then trail order.
 func (f *Finding) sortEvidence() {
-	// Marks are large: sort their indexes (at most maxEvidence), then
-	// move them into place following the permutation's cycles.
-	var idx [maxEvidence]int
 	ev := f.cited
-	n := len(ev)
-	sorted := true
-	for i := range n {
-		idx[i] = i
-		if i > 0 && evidenceOrder(&ev[i-1].mark, &ev[i].mark) > 0 {
-			sorted = false
+	for i := 1; i < len(ev); i++ { // insertion sort: stable, and at most maxEvidence lines, most often in order
+		for j := i; j > 0 && evidenceOrder(ev[j-1].m, ev[j].m) > 0; j-- {
+			ev[j-1], ev[j] = ev[j], ev[j-1]
 		}
-	}
-	if sorted {
-		return
-	}
-	for i := 1; i < n; i++ { // insertion sort: stable, and n ≤ 16
-		for j := i; j > 0 && evidenceOrder(&ev[idx[j-1]].mark, &ev[idx[j]].mark) > 0; j-- {
-			idx[j-1], idx[j] = idx[j], idx[j-1]
-		}
-	}
-	for i := range n { // position i takes the mark at idx[i]
-		if idx[i] == i {
-			continue
-		}
-		tmp := ev[i]
-		j := i
-		for idx[j] != i {
-			ev[j] = ev[idx[j]]
-			j, idx[j] = idx[j], j
-		}
-		ev[j], idx[j] = tmp, j
 	}
 }
 

@@ -181,6 +181,24 @@ func fullMarkOf(e *trail.Event) fullMark {
 	return fullMark{mark: markOf(e), to: e.To, oldFD: e.OldFD, child: e.Child, lock: e.Lock, mode: e.Mode}
 }
 
+// keepEvent returns e, the event being added, as a fullMark. A rename ends the
+// names of the windows open on its source and is its file's last rename:
+// they share one.
+func (a *Analyzer) keepEvent(e *trail.Event) *fullMark {
+	if a.kept.m == nil || a.kept.event != a.added || a.kept.m.pos != e.Pos {
+		m := fullMarkOf(e)
+		a.kept = keptMark{a.added, &m}
+	}
+	return a.kept.m
+}
+
+// A keptMark is an event kept as a fullMark: the number of the event (as
+// Analyzer.added counts them) and the mark.
+type keptMark struct {
+	event uint64
+	m     *fullMark
+}
+
 // value returns the event m was made from (the fields evidence shows).
 func (m *fullMark) value() trail.Event {
 	e := m.mark.value()
@@ -667,8 +685,7 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 		w.nameEndTS = e.TS
 	}
 	if e != nil && w.paired {
-		m := fullMarkOf(e)
-		w.nameEnd = &m
+		w.nameEnd = a.keepEvent(e)
 	}
 	ns := a.names[w.path]
 	if w.appender() {

@@ -125,7 +125,7 @@ func (a *Analyzer) predictTemp(n *node, e *trail.Event) {
 	if prev := st.users[e.Path]; prev != nil && prev.writer.key != writer.key && !prev.writer.exited && f.Severity != Error {
 		f.Severity, f.Note = Error, p.note()
 		f.cited, f.Omitted, f.PIDs, f.Start, f.End = f.cited[:0], 0, f.PIDs[:0], time.Time{}, time.Time{}
-		f.addMark(&prev.open)
+		f.addCopy(&prev.open)
 		f.add(&prev.rename)
 		f.addMark(made)
 		f.add(e)
