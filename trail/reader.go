@@ -325,11 +325,13 @@ func (p *parser) field(key []byte, e *Event, in *interner, seen *seen) string {
 	var ok bool
 	switch string(key) {
 	case "ts":
-		var s []byte
-		if s, ok = p.str(); ok {
-			e.TS, ok = p.clock.parse(s)
-			seen.ts = ok
+		if e.TS, ok = p.stamp(); !ok {
+			var s []byte
+			if s, ok = p.str(); ok {
+				e.TS, ok = p.clock.parse(s)
+			}
 		}
+		seen.ts = ok
 	case "called", "returned":
 		var s []byte
 		var t time.Time
@@ -489,16 +491,34 @@ func (p *parser) str() ([]byte, bool) {
 			return p.unescape(start)
 		}
 	}
-	end := bytes.IndexByte(p.b[start:], '"')
+	rest := min(start+16, len(p.b)) // the loop read up to here
+	end := bytes.IndexByte(p.b[rest:], '"')
 	if end < 0 {
 		return nil, false
 	}
-	if esc := bytes.IndexByte(p.b[start:start+end], '\\'); esc >= 0 {
-		p.i = start + esc
+	end += rest
+	if esc := bytes.IndexByte(p.b[rest:end], '\\'); esc >= 0 {
+		p.i = rest + esc
 		return p.unescape(start)
 	}
-	p.i = start + end + 1
-	return p.b[start : start+end], true
+	p.i = end + 1
+	return p.b[start:end], true
+}
+
+// stamp decodes a timestamp in the form writers produce, 30 bytes between
+// quotes, without searching for the closing quote: the form's separators
+// and digits, which parsing checks, leave no room for a quote or an
+// escape inside. For any other value it reports false and reads nothing.
+func (p *parser) stamp() (time.Time, bool) {
+	const n = len(`"2006-01-02T15:04:05.000000000Z"`)
+	if p.i+n > len(p.b) || p.b[p.i] != '"' || p.b[p.i+n-1] != '"' || !writersForm(p.b[p.i+1:p.i+n-1]) {
+		return time.Time{}, false
+	}
+	t, ok := p.clock.parse(p.b[p.i+1 : p.i+n-1])
+	if ok {
+		p.i += n
+	}
+	return t, ok
 }
 
 // unescape finishes a string with escapes, from the first backslash.

@@ -549,3 +549,35 @@ func TestInvalidUTF8ReadsAsReplacement(t *testing.T) {
 		t.Errorf("Read = %v, path %q; want /a\ufffd\ufffdb", err, e.Path)
 	}
 }
+
+// TestReaderStrings reads timestamps and strings by each of the reader's
+// ways: a timestamp in the writers' form, one with an escape in it, one
+// cut short, one whose closing quote comes early; strings longer than 16
+// bytes with an escape in their first 16 bytes and after them.
+func TestReaderStrings(t *testing.T) {
+	const trail = `{"ts":"2026-11-25T12:00:00.000000001Z","pid":1,"op":"unlink","path":"/data/a-long-name-with-\u00e9"}
+{"ts":"2026-11-25T12:00:00.00000000\u0032Z","pid":1,"op":"unlink","path":"/d\u00e9/a-long-name-after-it"}
+{"ts":"2026-11-25T12:00:00.00000000"Z","pid":1,"op":"unlink","path":"/a"}
+{"ts":"2026-11-25T12:00:00.000000003Z
+{"pid":1,"op":"unlink","path":"/b","ts":"2026-11-25T12:00:00.000000004Z"}`
+	r := NewReader(strings.NewReader(trail), "s.trail")
+	var bad []string
+	r.Malformed = func(e *LineError) { bad = append(bad, e.Error()) }
+	out := readAll(t, r)
+	if want := []string{"s.trail:3: bad ts", "s.trail:4: bad ts"}; !reflect.DeepEqual(bad, want) {
+		t.Errorf("malformed %q, want %q", bad, want)
+	}
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	want := []struct {
+		ns   int
+		path string
+	}{{1, "/data/a-long-name-with-é"}, {2, "/dé/a-long-name-after-it"}, {4, "/b"}}
+	if len(out) != len(want) {
+		t.Fatalf("read %d events, want %d: %+v", len(out), len(want), out)
+	}
+	for i, w := range want {
+		if !out[i].TS.Equal(t0.Add(time.Duration(w.ns))) || out[i].Path != w.path {
+			t.Errorf("event %d: ts %v path %q, want +%dns %q", i, out[i].TS, out[i].Path, w.ns, w.path)
+		}
+	}
+}
