@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,7 +30,7 @@ func (a *Analyzer) write(e *trail.Event) {
 		return
 	}
 	n.wrote, n.lastWrite, n.writer = true, markOf(e), a.procOf(e.Host, e.PID)
-	n.synced = w != nil && w.flags&trail.O_DSYNC != 0
+	n.synced = w != nil && w.open.flags&trail.O_DSYNC != 0
 	if w == nil {
 		return
 	}
@@ -38,13 +39,14 @@ func (a *Analyzer) write(e *trail.Event) {
 		f.add(e)
 		a.emit(f)
 	}
-	if w.writes++; w.writes == 1 {
+	if !w.wrote {
+		w.wrote = true
 		n.addWriting(w)
 		if len(a.rmw) > 0 && n.path != "" {
 			a.rmwChange(n.path, e, nil, nil, false)
 		}
 	}
-	w.last = e.TS
+	w.last = unixNano(e.TS)
 	if w.firstWrite.ts.IsZero() {
 		w.firstWrite = markOf(e)
 	}
@@ -164,15 +166,17 @@ func appendProc(b []byte, host string, pid int) []byte {
 func appendProcList(b []byte, ws []*window) []byte {
 	var room [8]*window
 	ws = append(room[:0], ws...)
-	slices.SortFunc(ws, func(a, b *window) int { return cmp.Or(cmp.Compare(a.pid, b.pid), strings.Compare(a.host, b.host)) })
+	slices.SortFunc(ws, func(a, b *window) int {
+		return cmp.Or(cmp.Compare(a.open.pid, b.open.pid), strings.Compare(a.open.host, b.open.host))
+	})
 	for i, w := range ws {
 		switch {
-		case i > 0 && w.pid == ws[i-1].pid && w.host == ws[i-1].host:
+		case i > 0 && w.open.pid == ws[i-1].open.pid && w.open.host == ws[i-1].open.host:
 			continue
 		case i > 0:
 			b = append(b, ", "...)
 		}
-		b = appendProc(b, w.host, w.pid)
+		b = appendProc(b, w.open.host, w.open.pid)
 	}
 	return b
 }
@@ -304,9 +308,9 @@ func appendRenamedOver(b []byte, e *trail.Event) []byte {
 // after the other (a linker writes a file, the go command stamps it, then
 // renames it) tear nothing.
 func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
-	renamer := &window{host: e.Host, pid: e.PID, call: e.Call}
+	renamer := &window{open: mark{host: e.Host, pid: e.PID, call: e.Call}}
 	cands := append(a.cands[:0], n.writers...) // reused: a rename happens per replace
-	var renamerLast time.Time
+	renamerLast := int64(math.MinInt64)
 	for _, w := range n.windows {
 		if len(cands) >= 2*maxWriters {
 			break // enough to show a tear; all of them would cost writers² per rename
@@ -316,7 +320,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 		}
 	}
 	for _, w := range cands {
-		if sameWriter(w, renamer) && w.last.After(renamerLast) {
+		if sameWriter(w, renamer) && w.last > renamerLast {
 			renamerLast = w.last
 		}
 	}
@@ -336,7 +340,7 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 				mark(x, y)
 			}
 		}
-		if !x.ended && !sameWriter(x, renamer) && !x.appender() && x.last.After(renamerLast) {
+		if !x.ended && !sameWriter(x, renamer) && !x.appender() && x.last > renamerLast {
 			mark(x)
 			stillWriting = x
 		}
@@ -372,13 +376,13 @@ func (a *Analyzer) tornMessage(e *trail.Event, torn []*window, stillWriting *win
 	b := appendProc(append(a.msg[:0], "pid "...), e.Host, e.PID)
 	b = append(appendRenamedOver(append(b, ' '), e), " while it was "...)
 	if stillWriting != nil && len(torn) == 1 {
-		b = appendProc(append(b, "still being written by pid "...), stillWriting.host, stillWriting.pid)
+		b = appendProc(append(b, "still being written by pid "...), stillWriting.open.host, stillWriting.open.pid)
 	} else {
 		b = append(strconv.AppendInt(append(b, "written by "...), int64(len(torn)), 10), " writers at once (pids "...)
 		b = appendProcList(b, torn)
 		b = append(b, ')')
 		if stillWriting != nil {
-			b = append(appendProc(append(b, ", pid "...), stillWriting.host, stillWriting.pid), " still writing"...)
+			b = append(appendProc(append(b, ", pid "...), stillWriting.open.host, stillWriting.open.pid), " still writing"...)
 		}
 	}
 	a.msg = append(b, ": the target can hold a mix of their data"...)
@@ -458,12 +462,12 @@ func (a *Analyzer) describeCollision(f *Finding, pairs [][2]*window) {
 		opens = append(opens, p[0].open.ts.UnixNano(), p[1].open.ts.UnixNano())
 		ws = append(ws, p[0], p[1])
 		d := p[0].open.ts.Sub(p[1].open.ts).Abs()
-		if p[0].pid != p[1].pid && (d < time.Second || p[0].open.ts.Unix() == p[1].open.ts.Unix()) {
+		if p[0].open.pid != p[1].open.pid && (d < time.Second || p[0].open.ts.Unix() == p[1].open.ts.Unix()) {
 			clockPIDs = true
 		}
 	}
 	for _, w := range ws {
-		if w.flags&trail.O_TRUNC != 0 {
+		if w.open.flags&trail.O_TRUNC != 0 {
 			trunc = append(trunc, w)
 		}
 	}

@@ -273,7 +273,7 @@ func (a *Analyzer) evict() {
 		}
 	}
 	slices.SortFunc(refs, func(x, y ref) int {
-		return cmp.Or(x.w.last.Compare(y.w.last), cmp.Compare(x.w.id, y.w.id), cmp.Compare(x.p.pid, y.p.pid), cmp.Compare(x.fd, y.fd))
+		return cmp.Or(cmp.Compare(x.w.last, y.w.last), cmp.Compare(x.w.id, y.w.id), cmp.Compare(x.p.pid, y.p.pid), cmp.Compare(x.fd, y.fd))
 	})
 	for _, r := range refs[:len(refs)/2] {
 		a.closeFD(r.p, r.fd, nil)

@@ -16,19 +16,21 @@ type devIno struct{ dev, ino uint64 }
 
 // A window is one open file description. The fields a write reads come
 // first, on the first cache lines: a trail of many open files touches a
-// window per write.
+// window per write. It fits in 512 bytes, the largest allocation Go
+// makes without a header: a trail with a collision every few events
+// allocates two per collision.
 type window struct {
-	node        *node // nil for directories and reads of unknown files
-	flags       trail.OpenFlags
-	writes      int
-	gen         int       // node.renames when opened
-	last        time.Time // its last open, write, truncate or sync
-	pendingTorn *Finding  // a torn rename its next write would prove (trails without exits)
-	path        string    // the name it was opened under; "" for O_TMPFILE
-	host        string
-	pid, fd     int
-	call        string
-	writingIdx  int  // its index in node.writing, once it wrote
+	node        *node    // nil for directories and reads of unknown files
+	writingIdx  int32    // its index in node.writing, once it wrote
+	refs        int32    // descriptors referring to it, in all processes
+	nodeIdx     int32    // its index in node.windows
+	nameIdx     int32    // its index in names[path].active
+	gen         int      // node.renames when opened
+	last        int64    // its last open, write or truncate, in unixNano nanoseconds
+	pendingTorn *Finding // a torn rename its next write would prove (trails without exits)
+	path        string   // the name it was opened under; "" for O_TMPFILE
+	fd          int
+	wrote       bool // it wrote
 	ended       bool // closed, or its close inferred
 	locked      bool // a lock was taken through it: its writes are coordinated
 	held        bool // the trail follows descriptors: it lasts until its last one closes
@@ -40,17 +42,14 @@ type window struct {
 	firstWrite  mark // zero until it writes
 
 	id        uint64
-	open      mark
+	open      mark       // its flags, process and call id are the window's
 	nameEnd   *fullMark  // the close, rename or unlink that ended its name, kept for collisions only
 	episodes  []*episode // collision episodes waiting for it to end
 	endTS     time.Time  // when it ended
 	nameEndTS time.Time  // when its name was taken away or it closed
-	refs      int        // descriptors referring to it, in all processes
-	nodeIdx   int        // its index in node.windows
-	nameIdx   int        // its index in names[path].active
 }
 
-func (w *window) writer() bool { return w.flags.Writes() }
+func (w *window) writer() bool { return w.open.flags.Writes() }
 
 // until is when w was last known to hold its file, as of now. A closed
 // window ended at its close. A window without a descriptor could not be
@@ -66,7 +65,7 @@ func (w *window) until(now time.Time) time.Time {
 	case w.ended:
 		end = w.endTS
 	case w.fd >= 0 && !w.held:
-		end = w.last
+		end = time.Unix(0, w.last)
 	}
 	if !w.named && !w.nameEndTS.IsZero() && w.nameEndTS.Before(end) {
 		end = w.nameEndTS // its name was renamed or unlinked away
@@ -82,12 +81,12 @@ func overlap(x, y *window, now time.Time) bool {
 // appender reports whether w writes only at the end (O_APPEND): appends of
 // several processes interleave but never overwrite one another, so a log
 // shared by appenders is no collision.
-func (w *window) appender() bool { return w.flags&trail.O_APPEND != 0 }
+func (w *window) appender() bool { return w.open.flags&trail.O_APPEND != 0 }
 
 // sameWriter reports whether two windows belong to one writer: one
 // process, and one replace when both carry call ids.
 func sameWriter(a, b *window) bool {
-	return a.pid == b.pid && a.host == b.host && (a.call == b.call || a.call == "" || b.call == "")
+	return a.open.pid == b.open.pid && a.open.host == b.open.host && (a.open.call == b.open.call || a.open.call == "" || b.open.call == "")
 }
 
 // A node is one file (inode), followed through renames and links. The
@@ -125,28 +124,28 @@ type node struct {
 	wrBuf  [2]*window
 }
 
-// A mark is an open or write event kept for evidence in half the room of
-// an Event: one is kept per window and per file, so it is most of the
-// analyzer's allocation.
+// A mark is an open or write event kept for evidence, with the fields
+// evidence shows, in 168 bytes where an Event takes 416: two are kept per
+// window and one per file, so they are most of the analyzer's
+// allocation.
 type mark struct {
 	ts       time.Time
 	pos      trail.Pos
 	host     string
-	pid, tid int
-	fd       int
-	op       trail.Op
+	pid      int
+	tid, fd  int32 // 32 bits, as the trail format has them
 	flags    trail.OpenFlags
+	op       trail.Op
 	path     string
 	off, len int64
-	ret      int64
 	call     string
 	comm     string
 	sys      string
 }
 
 func markOf(e *trail.Event) mark {
-	return mark{ts: e.TS, pos: e.Pos, host: e.Host, pid: e.PID, tid: e.TID, fd: e.FD, op: e.Op, flags: e.Flags,
-		path: e.Path, off: e.Off, len: e.Len, ret: e.Ret, call: e.Call, comm: e.Comm, sys: e.Sys}
+	return mark{ts: e.TS, pos: e.Pos, host: e.Host, pid: e.PID, tid: int32(e.TID), fd: int32(e.FD), op: e.Op, flags: e.Flags,
+		path: e.Path, off: e.Off, len: e.Len, call: e.Call, comm: e.Comm, sys: e.Sys}
 }
 
 // event returns the event m was made from (the fields evidence shows), or
@@ -161,12 +160,12 @@ func (m *mark) event() *trail.Event {
 
 // value returns the event m was made from.
 func (m *mark) value() trail.Event {
-	return trail.Event{TS: m.ts, Pos: m.pos, Host: m.host, PID: m.pid, TID: m.tid, Op: m.op, FD: m.fd,
-		Flags: m.flags, Path: m.path, Off: m.off, Len: m.len, Ret: m.ret, Call: m.call, Comm: m.comm, Sys: m.sys}
+	return trail.Event{TS: m.ts, Pos: m.pos, Host: m.host, PID: m.pid, TID: int(m.tid), Op: m.op, FD: int(m.fd),
+		Flags: m.flags, Path: m.path, Off: m.off, Len: m.len, Call: m.call, Comm: m.comm, Sys: m.sys}
 }
 
 // A fullMark is an event kept for evidence: a mark with the other fields
-// evidence shows of a rename, a dup, a fork or a lock, in 256 bytes where
+// evidence shows of a rename, a dup, a fork or a lock, in 232 bytes where
 // a copy of the event takes 416. Findings cite their evidence as
 // fullMarks; a window keeps the event that ended its name as one, and a
 // file its last rename.
@@ -214,13 +213,13 @@ const (
 // addWindow and removeWindow keep n.windows in O(1) per window, whatever
 // the number of windows open on one file at once.
 func (n *node) addWindow(w *window) {
-	w.nodeIdx = len(n.windows)
+	w.nodeIdx = int32(len(n.windows))
 	n.windows = append(n.windows, w)
 }
 
 func (n *node) removeWindow(w *window) {
 	i := w.nodeIdx
-	if i >= len(n.windows) || n.windows[i] != w {
+	if int(i) >= len(n.windows) || n.windows[i] != w {
 		return
 	}
 	last := len(n.windows) - 1
@@ -231,13 +230,13 @@ func (n *node) removeWindow(w *window) {
 }
 
 func (n *node) addWriting(w *window) {
-	w.writingIdx = len(n.writing)
+	w.writingIdx = int32(len(n.writing))
 	n.writing = append(n.writing, w)
 }
 
 func (n *node) removeWriting(w *window) {
 	i := w.writingIdx
-	if w.writes == 0 || i >= len(n.writing) || n.writing[i] != w {
+	if !w.wrote || int(i) >= len(n.writing) || n.writing[i] != w {
 		return
 	}
 	last := len(n.writing) - 1
@@ -274,7 +273,7 @@ func (a *Analyzer) open(e *trail.Event) {
 		a.closeFD(p, fd, e) // its close was not recorded
 	}
 	a.nextID++
-	w := &window{id: a.nextID, host: e.Host, pid: e.PID, fd: fd, call: e.Call, flags: e.Flags, open: markOf(e), last: e.TS,
+	w := &window{id: a.nextID, fd: fd, open: markOf(e), last: unixNano(e.TS),
 		held: a.lifecycle}
 	switch {
 	case e.Flags&trail.O_TMPFILE == trail.O_TMPFILE:
@@ -378,11 +377,11 @@ func (a *Analyzer) joinName(w *window, e *trail.Event) {
 		if !pair {
 			break
 		}
-		if o.pid == w.pid && o.host == w.host && o.fd < 0 && w.fd < 0 {
+		if o.open.pid == w.open.pid && o.open.host == w.open.host && o.fd < 0 && w.fd < 0 {
 			continue // without descriptors a process's reopen is sequential
 		}
 		seen := slices.ContainsFunc(ns.pairs, func(p [2]*window) bool { return p[0] == o && p[1] == w })
-		if !seen && !(o.appender() && w.appender()) && !(o.pid == w.pid && o.host == w.host && o.call != "" && o.call == w.call) && len(ns.pairs) < maxPairs {
+		if !seen && !(o.appender() && w.appender()) && !(o.open.pid == w.open.pid && o.open.host == w.open.host && o.open.call != "" && o.open.call == w.open.call) && len(ns.pairs) < maxPairs {
 			ns.pairs = append(ns.pairs, [2]*window{o, w})
 			o.paired, w.paired = true, true
 		}
@@ -391,13 +390,13 @@ func (a *Analyzer) joinName(w *window, e *trail.Event) {
 		// Without a descriptor the process's earlier window on this name
 		// ends here: nothing else would end it.
 		for _, o := range slices.Clone(ns.active) {
-			if o.pid == w.pid && o.host == w.host && o.fd < 0 {
+			if o.open.pid == w.open.pid && o.open.host == w.open.host && o.fd < 0 {
 				a.endName(o, e)
 				a.endFD(o, e)
 			}
 		}
 	}
-	w.nameIdx = len(ns.active)
+	w.nameIdx = int32(len(ns.active))
 	ns.active = append(ns.active, w)
 	if w.appender() {
 		ns.appenders++
@@ -607,16 +606,16 @@ func (a *Analyzer) forget(n *node) {
 // no window; a trail with them never needs the guess. Writes through descriptors inherited from another process
 // stay unattributed: a shared log would otherwise look like a collision.
 func (a *Analyzer) revive(n *node, e *trail.Event) *window {
-	i := slices.IndexFunc(n.recent, func(o *window) bool { return o.pid == e.PID && o.host == e.Host })
+	i := slices.IndexFunc(n.recent, func(o *window) bool { return o.open.pid == e.PID && o.open.host == e.Host })
 	if i < 0 {
 		return nil
 	}
 	w := n.recent[i]
 	n.recent = slices.Delete(n.recent, i, i+1)
-	w.fd, w.inPlace, w.ended, w.last = e.FD, false, false, e.TS // the in-place rewrite, if any, was counted
-	a.setFD(a.procOf(w.host, w.pid), w.fd, w, false, e)
+	w.fd, w.inPlace, w.ended, w.last = e.FD, false, false, unixNano(e.TS) // the in-place rewrite, if any, was counted
+	a.setFD(a.procOf(w.open.host, w.open.pid), w.fd, w, false, e)
 	n.addWindow(w)
-	if w.writes > 0 {
+	if w.wrote {
 		n.addWriting(w)
 	}
 	if w.path != "" && n.path == w.path && !w.renamedAwy {
@@ -757,17 +756,17 @@ func (a *Analyzer) clobbers(p [2]*window) bool {
 	if x.locked && y.locked {
 		return false
 	}
-	trunc := func(w *window) bool { return w.flags&trail.O_TRUNC != 0 }
+	trunc := func(w *window) bool { return w.open.flags&trail.O_TRUNC != 0 }
 	renamed := func(w *window) bool { return w.node != nil && w.node.renames > w.gen }
 	if !a.sawWrites {
 		return trunc(x) || trunc(y) || renamed(x) || renamed(y)
 	}
 	switch {
-	case x.writes > 0 && y.writes > 0:
+	case x.wrote && y.wrote:
 		return trunc(x) || trunc(y) || renamed(x) || renamed(y)
-	case x.writes > 0:
+	case x.wrote:
 		return trunc(y) && !y.open.ts.Before(x.open.ts)
-	case y.writes > 0:
+	case y.wrote:
 		return trunc(x) && !x.open.ts.Before(y.open.ts)
 	}
 	return false
@@ -792,7 +791,7 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 	case w.fd < 0:
 		w.endTS = a.last
 	default:
-		w.endTS = w.last
+		w.endTS = time.Unix(0, w.last)
 	}
 	a.endName(w, e)
 	for _, ep := range w.episodes {
@@ -822,8 +821,8 @@ func (a *Analyzer) endFD(w *window, e *trail.Event) {
 		if e != nil {
 			end = e.TS
 		}
-		a.opts.OnWindow(&Window{ID: w.id, PID: w.pid, TID: w.open.tid, Path: cmp.Or(w.path, w.open.path+" (O_TMPFILE)"),
-			Flags: w.flags, Start: w.open.ts, End: end})
+		a.opts.OnWindow(&Window{ID: w.id, PID: w.open.pid, TID: int(w.open.tid), Path: cmp.Or(w.path, w.open.path+" (O_TMPFILE)"),
+			Flags: w.open.flags, Start: w.open.ts, End: end})
 	}
 }
 

@@ -328,8 +328,9 @@ func hexPart(w string, at time.Time) namePart {
 // units are the resolutions of Unix times in names.
 var units = []struct {
 	d    time.Duration
-	name string
-}{{time.Second, "seconds"}, {time.Millisecond, "milliseconds"}, {time.Microsecond, "microseconds"}, {time.Nanosecond, "nanoseconds"}}
+	form string
+}{{time.Second, "the Unix time in seconds"}, {time.Millisecond, "the Unix time in milliseconds"},
+	{time.Microsecond, "the Unix time in microseconds"}, {time.Nanosecond, "the Unix time in nanoseconds"}}
 
 // unixClock reads v as a Unix time near at, in whole seconds,
 // milliseconds, microseconds or nanoseconds.
@@ -340,7 +341,7 @@ func unixClock(v uint64, at time.Time) (clockReading, bool) {
 	lo, hi := at.Add(-clockLag).UnixNano(), at.Add(clockLead).UnixNano()
 	for _, u := range units {
 		if n := int64(v); n >= lo/int64(u.d) && n <= hi/int64(u.d) {
-			return clockReading{form: "the Unix time in " + u.name, unit: u.d, at: time.Unix(0, n*int64(u.d))}, true
+			return clockReading{form: u.form, unit: u.d, at: time.Unix(0, n*int64(u.d))}, true
 		}
 	}
 	return clockReading{}, false

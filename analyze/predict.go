@@ -91,7 +91,7 @@ func (a *Analyzer) predictTemp(n *node, e *trail.Event) {
 	}
 	st := &a.predict
 	name, target := relNames(e.Path, e.To)
-	st.pids = append(appendChain(appendChain(st.pids[:0], n.madeBy), renamer), made.tid, e.TID)
+	st.pids = append(appendChain(appendChain(st.pids[:0], n.madeBy), renamer), int(made.tid), e.TID)
 	st.parts = appendParts(st.parts[:0], name, target, made.ts, st.pids, true)
 	a.lastRead = readOf(st.parts, name, made.ts)
 	writer := commonAncestor(n.madeBy, renamer)
@@ -412,7 +412,7 @@ func holdsLock(p *process, target string, since time.Time) bool {
 	n := 0
 	for _, ent := range p.tab.all() {
 		w := ent.w
-		if !w.ended && (w.locked || !w.open.ts.After(since) && exclusiveLock(w.flags, w.path, target)) {
+		if !w.ended && (w.locked || !w.open.ts.After(since) && exclusiveLock(w.open.flags, w.path, target)) {
 			return true
 		}
 		if n++; n == 256 {
