@@ -137,6 +137,7 @@ type Analyzer struct {
 	byPath       map[string]*node
 	byIno        map[devIno]*node
 	names        map[string]*nameState
+	spareName    *nameState                       // the last name freed, for the next name taken: names are taken and freed by the replace
 	dirs         map[string]map[groupKey]*Finding // dir → unsynced-dir findings waiting for its fsync
 	targets      map[string]bool                  // paths that have been rename destinations
 	predict      predictState                     // what predictions keep between renames

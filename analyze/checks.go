@@ -350,11 +350,15 @@ func (a *Analyzer) checkTorn(n *node, e *trail.Event) {
 	}
 	f := a.newFinding(TornRename, e.To)
 	f.expect(1 + 2*len(torn))
-	f.addEnd(a.keepEvent(e))
+	rename := a.keepEvent(e)
+	if 1+2*len(torn) > maxEvidence {
+		f.addEnd(rename) // first, so that it is kept
+	}
 	for _, w := range torn {
 		f.addMark(&w.open)
 		f.addMark(&w.firstWrite)
 	}
+	f.addEnd(rename) // cited once: last, the latest line, so that evidence is most often in order already
 	if len(torn) == 1 && !stillWriting.held && stillWriting.fd >= 0 {
 		// A trail without exits cannot say the writer still held the
 		// file (its window lasts until its last activity): only its next

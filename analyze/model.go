@@ -365,7 +365,10 @@ func (a *Analyzer) openNamed(w *window, e *trail.Event) {
 func (a *Analyzer) joinName(w *window, e *trail.Event) {
 	ns := a.names[w.path]
 	if ns == nil {
-		ns = &nameState{}
+		ns, a.spareName = a.spareName, nil
+		if ns == nil {
+			ns = &nameState{}
+		}
 		ns.active = ns.buf[:0]
 		a.names[w.path] = ns
 	}
@@ -699,14 +702,17 @@ func (a *Analyzer) endName(w *window, e *trail.Event) {
 		return
 	}
 	delete(a.names, w.path)
-	if len(ns.pairs) == 0 {
+	pairs := ns.pairs
+	*ns = nameState{}
+	a.spareName = ns
+	if len(pairs) == 0 {
 		return
 	}
 	// Judge the episode once its windows have ended: a window's later
 	// writes (through the descriptor, after the name moved on) show it
 	// was still active when the other opened.
-	ep := &episode{path: w.path, pairs: ns.pairs}
-	for _, p := range ns.pairs {
+	ep := &episode{path: w.path, pairs: pairs}
+	for _, p := range pairs {
 		for _, o := range p {
 			if !o.ended && !slices.Contains(o.episodes, ep) {
 				o.episodes = append(o.episodes, ep)
