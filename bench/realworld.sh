@@ -199,65 +199,47 @@ solo() {
 
 want() { [ -z "$only" ] || [[ $1 =~ $only ]]; }
 
-# story SHELL FILLER NAMING: four loops of the story's pattern.
-story() {
-	local sh=$1 filler=$2 naming=$3 kind=racy
-	[ "$naming" = mktemp ] && kind=correct
-	local name="$sh $filler > temp, mv ($naming)" d=$work/story-$sh-$filler-$naming
+# replaces NAME NAMING D SOURCES PARENT RUNNER...: the story's pattern as
+# four loops of "RUNNER LOOP TARGET SRCDIR SECONDS META" started by
+# "PARENT -c" under heisen record, each loop with SOURCES payloads made in
+# SRCDIR (0: the runner makes its own); then one worker alone (solo) and
+# the row. NAMING "mktemp" and "unique" are the correct workloads.
+replaces() {
+	local name=$1 naming=$2 d=$3 sources=$4 parent=$5 kind=racy l
+	shift 5
+	case $naming in mktemp | unique) kind=correct ;; esac
 	want "$name" || return 0
 	mkdir -p "$d"
-	[ "$filler" = printf ] || "$rw" gen "$d/src" "$loops" $((duration * 300))
+	[ "$sources" = 0 ] || "$rw" gen "$d/src" "$loops" "$sources"
 	start_reader "$d/target" "$d"
 	local cmd=""
 	for l in $(seq $loops); do
-		cmd="$cmd $sh $loop story $filler $naming $l $d/target $d/src $duration $d/meta.$l &"
+		cmd="$cmd $* $l $d/target $d/src $duration $d/meta.$l &"
 	done
-	rec "$d" "$sh" -c "$cmd wait"
+	rec "$d" "$parent" -c "$cmd wait"
 	stop_reader "$d"
 	mkdir "$d/solo"
-	solo "$d" "$kind" predictable-temp "$sh" "$loop" story "$filler" "$naming" 1 "$d/solo/target" "$d/src" 60 "$d/solo/meta"
+	solo "$d" "$kind" predictable-temp "$@" 1 "$d/solo/target" "$d/src" 60 "$d/solo/meta"
 	row "$name" "$kind" "$d" -versions "$d/versions" -meta "$d" -target "$d/target" -why "$d/why"
+}
+
+# story SHELL FILLER NAMING: the story in SHELL, the temp filled by FILLER.
+story() {
+	local sources=$((duration * 300))
+	[ "$2" = printf ] && sources=0
+	replaces "$1 $2 > temp, mv ($3)" "$3" "$work/story-$1-$2-$3" "$sources" "$1" "$1" "$loop" story "$2" "$3"
 }
 
 # pystory HOW NAMING: the story in Python.
 pystory() {
-	local how=$1 naming=$2 kind=racy
-	[ "$naming" = unique ] && kind=correct
-	local name="python $how, rename ($naming)" d=$work/py-$how-$naming
-	want "$name" || return 0
-	mkdir -p "$d"
-	[ "$how" = write ] || "$rw" gen "$d/src" "$loops" $((duration * 800))
-	start_reader "$d/target" "$d"
-	local cmd=""
-	for l in $(seq $loops); do
-		cmd="$cmd $python $pyloops story $how $naming $l $d/target $d/src $duration $d/meta.$l &"
-	done
-	rec "$d" sh -c "$cmd wait"
-	stop_reader "$d"
-	mkdir "$d/solo"
-	solo "$d" "$kind" predictable-temp "$python" "$pyloops" story "$how" "$naming" 1 "$d/solo/target" "$d/src" 60 "$d/solo/meta"
-	row "$name" "$kind" "$d" -versions "$d/versions" -meta "$d" -target "$d/target" -why "$d/why"
+	local sources=$((duration * 800))
+	[ "$1" = write ] && sources=0
+	replaces "python $1, rename ($2)" "$2" "$work/py-$1-$2" "$sources" sh "$python" "$pyloops" story "$1" "$2"
 }
 
 # gostory NAMING: the story in Go, io.Copy between two files.
 gostory() {
-	local naming=$1 kind=racy unique=
-	[ "$naming" = unique ] && kind=correct unique=-unique
-	local name="go io.Copy, rename ($naming)" d=$work/go-$naming
-	want "$name" || return 0
-	mkdir -p "$d"
-	"$rw" gen "$d/src" "$loops" $((duration * 1500))
-	start_reader "$d/target" "$d"
-	local cmd=""
-	for l in $(seq $loops); do
-		cmd="$cmd $rw gocopy $unique -target $d/target -loop $l -src $d/src -seconds $duration -meta $d/meta.$l &"
-	done
-	rec "$d" sh -c "$cmd wait"
-	stop_reader "$d"
-	mkdir "$d/solo" # the sources stop the loop: 10 of them
-	"$rw" gen "$d/solo/src" 1 10
-	solo "$d" "$kind" predictable-temp "$rw" gocopy $unique -target "$d/solo/target" -loop 1 -src "$d/solo/src" -seconds 60 -meta "$d/solo/meta"
-	row "$name" "$kind" "$d" -versions "$d/versions" -meta "$d" -target "$d/target" -why "$d/why"
+	replaces "go io.Copy, rename ($1)" "$1" "$work/go-$1" $((duration * 1500)) sh "$rw" gocopy "$1"
 }
 
 # sum FILE...: the sum of the numbers in FILEs.

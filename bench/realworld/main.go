@@ -5,7 +5,8 @@
 //
 //	realworld gen DIR LOOPS N          write DIR/L.I, the payload of loop L, iteration I
 //	realworld reader TARGET OUT        read TARGET until SIGTERM; write its corrupt versions to OUT
-//	realworld gocopy FLAGS             the story's loop with io.Copy between two files
+//	realworld gocopy NAMING LOOP TARGET SRCDIR SECONDS META
+//	                                   the story's loop with io.Copy between two files
 //	realworld score FLAGS              print "observed explained errors warnings predictions"
 //	realworld predicted FINDINGS       print what the findings predict, or "none"
 //
