@@ -76,14 +76,11 @@ func TestJudgeName(t *testing.T) {
 		{[]string{"t.3f2a9c1e77b04d1e9a7c0c1d2e3f4a5b"}, ""},
 	} {
 		a := New(Options{})
-		var p *prediction
+		var p prediction
 		for _, n := range tc.names {
-			p = a.judgeName(readName(n, "t", at, []int{4242}), n, procKey{pid: 4242})
+			p, _ = a.judgeName(readName(n, "t", at, []int{4242}), n, procKey{pid: 4242})
 		}
-		got := ""
-		if p != nil {
-			got = p.cause
-		}
+		got := p.cause
 		if got != tc.want {
 			t.Errorf("%v: %q, want %q", tc.names, got, tc.want)
 		}

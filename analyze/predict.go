@@ -95,8 +95,8 @@ func (a *Analyzer) predictTemp(n *node, e *trail.Event) {
 	st.parts = appendParts(st.parts[:0], name, target, made.ts, st.pids, true)
 	a.lastRead = readOf(st.parts, name, made.ts)
 	writer := commonAncestor(n.madeBy, renamer)
-	p := a.judgeName(st.parts, name, writer.key)
-	if p == nil || n.locked || holdsLock(n.madeBy, e.To, made.ts) || holdsLock(renamer, e.To, made.ts) {
+	p, ok := a.judgeName(st.parts, name, writer.key)
+	if !ok || n.locked || holdsLock(n.madeBy, e.To, made.ts) || holdsLock(renamer, e.To, made.ts) {
 		return // unpredictable, or a lock may serialize the writers (mandb locks its temp itself)
 	}
 	if st.found == nil {
@@ -265,11 +265,11 @@ func (a *Analyzer) flushPredictions() {
 	clear(a.predict.found)
 }
 
-// judgeName says why a name read into parts collides, or nil when it has
+// judgeName says why a name read into parts collides, or false when it has
 // an unpredictable part or is unique per process and call (a pid and a
 // counter). A number of unknown origin is a counter when the same writer
 // put the number one less in the same pattern last time.
-func (a *Analyzer) judgeName(parts []namePart, name string, writer procKey) *prediction {
+func (a *Analyzer) judgeName(parts []namePart, name string, writer procKey) (prediction, bool) {
 	var clock, pid, num *namePart
 	for i := range parts {
 		switch p := &parts[i]; {
@@ -280,24 +280,24 @@ func (a *Analyzer) judgeName(parts []namePart, name string, writer procKey) *pre
 		case p.kind == partUnknown && p.num && num == nil && p.value < 1e6:
 			num = p
 		case p.kind == partUnknown:
-			return nil
+			return prediction{}, false
 		}
 	}
 	if num != nil {
 		if pid != nil || !a.counted(writer, name, num) {
-			return nil
+			return prediction{}, false
 		}
 		num.kind = partCounter
 	}
 	switch {
 	case clock != nil:
-		return &prediction{cause: "clock-derived", name: name, clock: clock, pid: pid}
+		return prediction{cause: "clock-derived", name: name, clock: clock, pid: pid}, true
 	case pid != nil:
-		return &prediction{cause: "pid-derived", name: name, pid: pid}
+		return prediction{cause: "pid-derived", name: name, pid: pid}, true
 	case num != nil:
-		return &prediction{cause: "counter-derived", name: name, num: num}
+		return prediction{cause: "counter-derived", name: name, num: num}, true
 	}
-	return &prediction{cause: "fixed", name: name}
+	return prediction{cause: "fixed", name: name}, true
 }
 
 // collide says who chooses the same name: "two writers starting within
