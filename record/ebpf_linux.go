@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,7 +227,19 @@ func tgidOf(tid int) (int, error) {
 // as loss records while recording, about once a second. Trail write
 // errors are w's to keep and count (trail.Writer.Unwritten); when one says
 // the trail's reader is gone (EPIPE), Run returns at once.
+//
+// The reader yields to the traced program while the ring buffer has room
+// (yieldNice), on the calling goroutine's thread, locked to it until Run
+// returns the thread to its own priority.
 func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	y := newYielder()
+	defer y.restore()
+	return r.run(ctx, w, y)
+}
+
+func (r *Recorder) run(ctx context.Context, w *trail.Writer, y *yielder) error {
 	var rec ringbuf.Record
 	lastLoss := time.Now()
 	for {
@@ -243,25 +256,8 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 		// Events older than this were submitted before the batch is read,
 		// so no later read can hold an earlier one.
 		cutoff := r.bootNow() - int64(r.cfg.Poll)
-		for {
-			err := r.rd.ReadInto(&rec)
-			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrFlushed) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("record: read ring buffer: %w", err)
-			}
-			var e trail.Event
-			if err := decode(rec.RawSample, r.bootToWall, r.names, r.writes, &e); errors.Is(err, errNoPath) {
-				r.stats.NoPath++
-				continue
-			} else if err != nil {
-				return err
-			}
-			if !filter(&e, r.prefixes) {
-				continue
-			}
-			r.held = append(r.held, e)
+		if err := r.readBatch(&rec, y, done); err != nil {
+			return err
 		}
 		wallCutoff := cutoff + r.bootToWall
 		if done {
@@ -284,6 +280,39 @@ func (r *Recorder) Run(ctx context.Context, w *trail.Writer) error {
 		}
 		if done {
 			return r.readProbes()
+		}
+	}
+}
+
+// readBatch decodes what the ring buffer holds into r.held, until the
+// deadline or the flush; the last batch, once recording is done, is read
+// at the recorder's own priority.
+func (r *Recorder) readBatch(rec *ringbuf.Record, y *yielder, done bool) error {
+	size := r.rd.BufferSize()
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			unread := r.rd.AvailableBytes()
+			if done {
+				unread = size
+			}
+			y.adjust(unread, size)
+		}
+		err := r.rd.ReadInto(rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrFlushed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record: read ring buffer: %w", err)
+		}
+		var e trail.Event
+		if err := decode(rec.RawSample, r.bootToWall, r.names, r.writes, &e); errors.Is(err, errNoPath) {
+			r.stats.NoPath++
+			continue
+		} else if err != nil {
+			return err
+		}
+		if filter(&e, r.prefixes) {
+			r.held = append(r.held, e)
 		}
 	}
 }
