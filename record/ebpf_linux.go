@@ -253,15 +253,18 @@ func (r *Recorder) run(ctx context.Context, w *trail.Writer, y *yielder) error {
 		} else {
 			r.rd.SetDeadline(time.Now().Add(r.cfg.Poll))
 		}
-		// Events older than this were submitted before the batch is read,
-		// so no later read can hold an earlier one.
-		cutoff := r.bootNow() - int64(r.cfg.Poll)
-		if err := r.readBatch(&rec, y, done); err != nil {
-			return err
-		}
-		wallCutoff := cutoff + r.bootToWall
+		// Events older than the cutoff were submitted before the batch
+		// starts, so no later read can hold an earlier one. The batch ends
+		// at the first event stamped after its start: a program writing
+		// faster than the reader decodes would otherwise keep one batch
+		// growing, and its sort and its memory with it.
+		start := r.bootNow() + r.bootToWall
+		wallCutoff := start - int64(r.cfg.Poll)
 		if done {
-			wallCutoff = math.MaxInt64
+			start, wallCutoff = math.MaxInt64, math.MaxInt64
+		}
+		if err := r.readBatch(&rec, y, start); err != nil {
+			return err
 		}
 		werr := r.emit(w, wallCutoff)
 		if done || time.Since(lastLoss) > time.Second {
@@ -285,14 +288,15 @@ func (r *Recorder) run(ctx context.Context, w *trail.Writer, y *yielder) error {
 }
 
 // readBatch decodes what the ring buffer holds into r.held, until the
-// deadline or the flush; the last batch, once recording is done, is read
-// at the recorder's own priority.
-func (r *Recorder) readBatch(rec *ringbuf.Record, y *yielder, done bool) error {
+// deadline, the flush, or the first event stamped at or after until (wall
+// nanoseconds; math.MaxInt64 for the last batch, which is read at the
+// recorder's own priority).
+func (r *Recorder) readBatch(rec *ringbuf.Record, y *yielder, until int64) error {
 	size := r.rd.BufferSize()
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			unread := r.rd.AvailableBytes()
-			if done {
+			if until == math.MaxInt64 {
 				unread = size
 			}
 			y.adjust(unread, size)
@@ -313,6 +317,9 @@ func (r *Recorder) readBatch(rec *ringbuf.Record, y *yielder, done bool) error {
 		}
 		if filter(&e, r.prefixes) {
 			r.held = append(r.held, e)
+		}
+		if e.TS.UnixNano() >= until {
+			return nil
 		}
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/heisen-dev/heisen/internal/testcap"
@@ -126,5 +128,50 @@ func poll(t *testing.T, what string, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waited 10 s for %s", what)
 		}
+	}
+}
+
+// A batch ends at the first event stamped at or after its start, even
+// while the program keeps writing: the one shell thread's events are in
+// the ring in the order of their stamps, so the batch holds exactly those
+// before its start and one after.
+func TestBatchEndsWhileTheProgramWrites(t *testing.T) {
+	dir := realTemp(t)
+	cmd := exec.Command("sh", "-c", `while :; do echo x >> f; done`)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	r, err := New(Config{PIDs: []int{cmd.Process.Pid}, Paths: []string{dir}})
+	skipWithoutEBPF(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// The batch starts reading at the deadline (the ring never wakes
+	// its reader), 50 ms after the batch's end.
+	until := time.Now().Add(50 * time.Millisecond)
+	r.rd.SetDeadline(until.Add(50 * time.Millisecond))
+	read := make(chan error, 1)
+	go func() { read <- r.readBatch(&ringbuf.Record{}, &yielder{}, until.UnixNano()) }()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		r.Close() // ends the read
+		t.Fatal("the batch was still reading after a minute")
+	}
+	after := 0
+	for _, e := range r.held {
+		if !e.TS.Before(until) {
+			after++
+		}
+	}
+	if len(r.held) < 2 || after != 1 || r.held[len(r.held)-1].TS.Before(until) {
+		t.Errorf("the batch holds %d events, %d of them stamped after its end; want some before and the last after", len(r.held), after)
 	}
 }
