@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -350,6 +351,9 @@ func overhead(self, heisen, dir string, rounds, procs, n int) {
 // reports each observer's pooled rate against its pooled baseline, and the
 // median and range of the per-plan ratios: the rate of a race drifts
 // between runs on a loaded machine far more than one plan's interval says.
+// With several builds, each after the first is also compared plan by plan
+// with the first (the mean difference of their ratios and its standard
+// error), and every plan's ratio is printed as it ends.
 func rates(heisens []string, dir string, plans, writes int, observers string) {
 	type cell struct {
 		Observer string  `json:"observer"`
@@ -361,6 +365,7 @@ func rates(heisens []string, dir string, plans, writes int, observers string) {
 	type tally struct {
 		corrupt, writes, baseCorrupt, baseWrites int
 		ratios, speeds                           []float64
+		byPlan                                   []float64 // each plan's ratio, NaN without corruption unobserved
 	}
 	names := strings.Split(observers, ",")
 	base, names := names[0], names[1:]
@@ -370,7 +375,7 @@ func rates(heisens []string, dir string, plans, writes int, observers string) {
 	}
 	fmt.Printf("== corruption rate: per plan, for each of %s: heisen stress --strategy timestamp --observe %s,OBSERVER --writers 4 --writes %d; %d plans\n",
 		strings.Join(names, ", "), base, writes, plans)
-	for range plans {
+	for plan := range plans {
 		for h, heisen := range heisens {
 			for i, n := range names {
 				c := exec.Command(heisen, "stress", "--strategy", "timestamp", "--observe", base+","+n,
@@ -396,9 +401,13 @@ func rates(heisens []string, dir string, plans, writes int, observers string) {
 				t.writes += x.Writes
 				t.baseCorrupt += b.Corrupt
 				t.baseWrites += b.Writes
+				ratio := math.NaN()
 				if b.Rate > 0 {
-					t.ratios = append(t.ratios, x.Rate/b.Rate)
+					ratio = x.Rate / b.Rate
+					t.ratios = append(t.ratios, ratio)
 				}
+				t.byPlan = append(t.byPlan, ratio)
+				fmt.Printf("plan %d, %s, %s: %.2fx\n", plan+1, heisen, n, ratio)
 				if b.Speed > 0 {
 					t.speeds = append(t.speeds, x.Speed/b.Speed)
 				}
@@ -420,8 +429,36 @@ func rates(heisens []string, dir string, plans, writes int, observers string) {
 			b, x := per1000(t.baseCorrupt, t.baseWrites), per1000(t.corrupt, t.writes)
 			fmt.Printf("%-10s %8.2f (%6d) %8.2f (%6d) %7.2fx %7.2fx [%.2f, %.2f] %6.2fx\n", n, b, t.baseCorrupt, x, t.corrupt,
 				x/b, stats.Median(t.ratios), slices.Min(t.ratios), slices.Max(t.ratios), stats.Median(t.speeds))
+			if h > 0 {
+				mean, se, k := paired(t.byPlan, tallies[0][i].byPlan)
+				fmt.Printf("%-10s per-plan ratio minus %s's in the same plan: %+.2f ± %.2f (standard error, %d plans)\n", "", heisens[0], mean, se, k)
+			}
 		}
 	}
+}
+
+// paired returns the mean of a[i]-b[i] over the plans where both are
+// ratios, its standard error and how many plans that is: two builds
+// compared plan by plan, each plan under the same machine state.
+func paired(a, b []float64) (mean, se float64, n int) {
+	var d []float64
+	for i := range min(len(a), len(b)) {
+		if !math.IsNaN(a[i]) && !math.IsNaN(b[i]) {
+			d = append(d, a[i]-b[i])
+		}
+	}
+	if len(d) < 2 {
+		return math.NaN(), math.NaN(), len(d)
+	}
+	for _, x := range d {
+		mean += x
+	}
+	mean /= float64(len(d))
+	var ss float64
+	for _, x := range d {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(d)-1) / float64(len(d))), len(d)
 }
 
 var (
