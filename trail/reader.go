@@ -325,22 +325,14 @@ func (p *parser) field(key []byte, e *Event, in *interner, seen *seen) string {
 	var ok bool
 	switch string(key) {
 	case "ts":
-		if e.TS, ok = p.stamp(); !ok {
-			var s []byte
-			if s, ok = p.str(); ok {
-				e.TS, ok = p.clock.parse(s)
-			}
-		}
+		e.TS, ok = p.time()
 		seen.ts = ok
 	case "called", "returned":
-		var s []byte
 		var t time.Time
-		if s, ok = p.str(); ok {
-			if t, ok = p.clock.parse(s); ok && key[0] == 'c' {
-				e.Called = t
-			} else if ok {
-				e.Returned = t
-			}
+		if t, ok = p.time(); ok && key[0] == 'c' {
+			e.Called = t
+		} else if ok {
+			e.Returned = t
 		}
 	case "op":
 		var s []byte
@@ -503,6 +495,19 @@ func (p *parser) str() ([]byte, bool) {
 	}
 	p.i = end + 1
 	return p.b[start:end], true
+}
+
+// time decodes a timestamp string: stamp's way when it is in the writers'
+// form, else as any string.
+func (p *parser) time() (time.Time, bool) {
+	if t, ok := p.stamp(); ok {
+		return t, true
+	}
+	s, ok := p.str()
+	if !ok {
+		return time.Time{}, false
+	}
+	return p.clock.parse(s)
 }
 
 // stamp decodes a timestamp in the form writers produce, 30 bytes between
